@@ -1,0 +1,133 @@
+"""Customer trusted -> curated (AWS Glue 5.0 job).
+
+customer_curated, grain: one row per email (key: email). The trusted customers who have at
+least one reading in accelerometer_trusted: only they can be paired with step trainer data.
+Customer columns only; a semi join, so a customer with many readings is still one row.
+
+Arguments: --JOB_NAME --lake_root [--database stedi] [--consent_mode registered|since_consent]
+[--ml_match device|timestamp]; the consent mode acts through accelerometer_trusted.
+"""
+
+import sys
+
+from awsglue.context import GlueContext
+from awsglue.dynamicframe import DynamicFrame
+from awsglue.job import Job
+from awsglue.utils import getResolvedOptions
+from pyspark.context import SparkContext
+from pyspark.sql import DataFrame
+
+SOURCES = {"customer_trusted": "customer/trusted",
+           "accelerometer_trusted": "accelerometer/trusted"}
+TARGET = {"customer_curated": "customer/curated"}
+
+CUSTOMER_COLUMNS = ["customerName", "email", "phone", "birthDay", "serialNumber",
+                    "registrationDate", "lastUpdateDate", "shareWithResearchAsOfDate",
+                    "shareWithPublicAsOfDate", "shareWithFriendsAsOfDate"]
+
+CUSTOMER_CURATED_SQL = """
+with trusted_customers as (
+    select * from {customer_trusted}
+),
+
+readings as (
+    select user from {accelerometer_trusted}
+),
+
+final as (
+    select
+        trusted_customers.customerName, trusted_customers.email, trusted_customers.phone,
+        trusted_customers.birthDay, trusted_customers.serialNumber,
+        trusted_customers.registrationDate, trusted_customers.lastUpdateDate,
+        trusted_customers.shareWithResearchAsOfDate, trusted_customers.shareWithPublicAsOfDate,
+        trusted_customers.shareWithFriendsAsOfDate
+    from trusted_customers
+    left semi join readings on trusted_customers.email = readings.user
+)
+
+select * from final
+"""
+
+# --- common job plumbing -----------------------------------------------------------------------
+# Identical in every script of glue_jobs/ (tests/test_glue_jobs.py checks it): each script must
+# upload to Glue Studio on its own, so there is no shared module to import it from.
+OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
+ALLOWED_VALUES = {"consent_mode": ("registered", "since_consent"),
+                  "ml_match": ("device", "timestamp")}
+
+
+class MissingColumnsError(ValueError):
+    """An input of the job lacks columns that the job needs."""
+
+
+def require_columns(frame: DataFrame, frame_name: str, columns: list[str]) -> None:
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise MissingColumnsError(f"{frame_name} is missing columns: {', '.join(missing)}")
+
+
+def resolve_arguments(argv: list[str]) -> dict[str, str]:
+    """Job arguments with defaults. Glue's getResolvedOptions insists on every option it is
+    asked for, so the optional ones are asked for only when they were given."""
+    given = [name for name in OPTIONAL_ARGUMENTS if f"--{name}" in argv]
+    args = {**OPTIONAL_ARGUMENTS, **getResolvedOptions(argv, ["JOB_NAME", "lake_root", *given])}
+    for name, allowed in ALLOWED_VALUES.items():
+        if args[name] not in allowed:
+            raise ValueError(f"--{name} must be one of {', '.join(allowed)}, not {args[name]!r}")
+    args["lake_root"] = args["lake_root"].rstrip("/")
+    return args
+
+
+def read_zone(glue_context: GlueContext, lake_root: str, relative_path: str) -> DataFrame:
+    """An upstream zone written by another job of this pipeline (Snappy Parquet)."""
+    return glue_context.create_dynamic_frame.from_options(
+        connection_type="s3",
+        connection_options={"paths": [f"{lake_root}/{relative_path}/"], "recurse": True},
+        format="parquet",
+    ).toDF()
+
+
+def load(glue_context: GlueContext, frame: DataFrame, lake_root: str, database: str,
+         table_name: str, relative_path: str) -> None:
+    """Replace the table's files and update its catalog entry. The purge comes first so that a
+    re-run never duplicates rows (retentionPeriod 0: Glue's default keeps files of the past week)."""
+    path = f"{lake_root}/{relative_path}/"
+    glue_context.purge_s3_path(path, options={"retentionPeriod": 0})
+    sink = glue_context.getSink(connection_type="s3", path=path, enableUpdateCatalog=True,
+                                updateBehavior="UPDATE_IN_DATABASE", partitionKeys=[])
+    sink.setCatalogInfo(catalogDatabase=database, catalogTableName=table_name)
+    sink.setFormat("glueparquet", compression="snappy")
+    sink.writeFrame(DynamicFrame.fromDF(frame, glue_context, table_name))
+# --- end of common job plumbing ----------------------------------------------------------------
+
+
+def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame]:
+    """(customer_trusted, accelerometer_trusted)."""
+    return (read_zone(glue_context, lake_root, SOURCES["customer_trusted"]),
+            read_zone(glue_context, lake_root, SOURCES["accelerometer_trusted"]))
+
+
+def transform(customer_trusted: DataFrame, accelerometer_trusted: DataFrame) -> DataFrame:
+    """customer_curated: trusted customers with at least one trusted reading."""
+    require_columns(customer_trusted, "customer_trusted", CUSTOMER_COLUMNS)
+    require_columns(accelerometer_trusted, "accelerometer_trusted", ["user"])
+    return customer_trusted.sparkSession.sql(CUSTOMER_CURATED_SQL,
+                                             customer_trusted=customer_trusted,
+                                             accelerometer_trusted=accelerometer_trusted)
+
+
+def main() -> None:
+    args = resolve_arguments(sys.argv)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+
+    customer_trusted, accelerometer_trusted = extract(glue_context, args["lake_root"])
+    [(table_name, relative_path)] = TARGET.items()
+    load(glue_context, transform(customer_trusted, accelerometer_trusted),
+         args["lake_root"], args["database"], table_name, relative_path)
+    job.commit()
+
+
+if __name__ == "__main__":
+    main()

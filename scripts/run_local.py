@@ -1,0 +1,219 @@
+"""Run the unchanged Glue scripts of glue_jobs/ on a local lake, in dependency order.
+
+    python -m scripts.run_local --lake DIR [--consent-mode M] [--ml-match M] [--jobs a,b]
+                                [--database stedi] [--report-json FILE]
+
+Each script is executed as Glue executes it: as ``__main__`` with a fresh ``sys.argv`` of Glue job
+arguments, importing ``awsglue`` (here the local runtime in scripts/local_glue). All jobs share
+one Spark session, so the JVM starts once. At the end a table of the row counts of all eight
+tables and the quarantined lines is printed, and the run report is written to
+``<lake>/_reports/latest.json`` (and to ``--report-json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from scripts import pipeline
+from scripts.cli import CliError, OneLineArgumentParser, fail
+from scripts.pipeline import GlueJob
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CATALOG_ROOT_VARIABLE = "STEDI_LOCAL_CATALOG_ROOT"
+
+
+def parse_arguments(argv: list[str]):
+    parser = OneLineArgumentParser(prog="run_local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", required=True, type=Path,
+                        help="lake root holding customer/, accelerometer/, step_trainer/")
+    parser.add_argument("--consent-mode", default=pipeline.DEFAULT_CONSENT_MODE,
+                        choices=pipeline.CONSENT_MODES)
+    parser.add_argument("--ml-match", default=pipeline.DEFAULT_ML_MATCH,
+                        choices=pipeline.ML_MATCHES)
+    parser.add_argument("--jobs", default=",".join(j.name for j in pipeline.JOBS),
+                        help="comma-separated job names (default: all, in dependency order)")
+    parser.add_argument("--database", default=pipeline.DEFAULT_DATABASE)
+    parser.add_argument("--report-json", type=Path, help="also write the run report here")
+    return parser.parse_args(argv)
+
+
+def select_jobs(names: str) -> tuple[GlueJob, ...]:
+    """The named jobs in dependency order, whatever order they were given in."""
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in {j.name for j in pipeline.JOBS}]
+    if unknown or not wanted:
+        raise CliError(f"unknown job {', '.join(unknown) or '(none given)'}; "
+                       f"choose from {', '.join(j.name for j in pipeline.JOBS)}")
+    return tuple(j for j in pipeline.dependency_order() if j.name in wanted)
+
+
+def missing_inputs(lake: Path, jobs: tuple[GlueJob, ...]) -> list[str]:
+    """Input tables that neither exist under the lake nor are written by an earlier job here."""
+    produced = {j.output for j in jobs}
+    missing = []
+    for job in jobs:
+        for name in job.inputs:
+            location = Path(pipeline.table(name).location(lake))
+            if name not in produced and not any(location.glob("*")):
+                missing.append(f"{name} ({location})")
+    return sorted(set(missing))
+
+
+def glue_arguments(job: GlueJob, lake: Path, options: dict[str, str]) -> list[str]:
+    """The sys.argv Glue hands a script: script path, then --name value pairs."""
+    argv = [str(REPO_ROOT / job.script), "--JOB_NAME", job.name, "--lake_root", str(lake)]
+    for name, value in options.items():
+        argv += [f"--{name}", value]
+    return argv
+
+
+@contextmanager
+def glue_process_state(argv: list[str], lake: Path) -> Iterator[None]:
+    """sys.argv and the local catalog location as a Glue job sees them, restored afterwards."""
+    saved_argv, saved_catalog = sys.argv, os.environ.get(CATALOG_ROOT_VARIABLE)
+    sys.argv = argv
+    os.environ[CATALOG_ROOT_VARIABLE] = str(lake)
+    try:
+        yield
+    finally:
+        sys.argv = saved_argv
+        if saved_catalog is None:
+            os.environ.pop(CATALOG_ROOT_VARIABLE, None)
+        else:
+            os.environ[CATALOG_ROOT_VARIABLE] = saved_catalog
+
+
+def run_job(job: GlueJob, lake: Path, options: dict[str, str]) -> None:
+    argv = glue_arguments(job, lake, options)
+    with glue_process_state(argv, lake):
+        runpy.run_path(argv[0], run_name="__main__")
+
+
+def first_line(error: BaseException) -> str:
+    """The message of an error without the JVM stack trace Py4J appends."""
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:500]
+
+
+def count_rows(spark, lake: Path, rejected: dict[str, int]) -> dict[str, int | None]:
+    """Rows of every table (None where a table has not been written yet).
+
+    Output tables are Parquet, whose footers hold the row counts. Landing tables count the
+    records the jobs accepted: non-blank lines (Spark's JSON reader skips blank ones) minus the
+    lines the jobs quarantined.
+    """
+    counts: dict[str, int | None] = {}
+    for table in pipeline.TABLES:
+        location = Path(table.location(lake))
+        if not any(location.glob("*")):
+            counts[table.name] = None
+        elif table.is_landing:
+            lines = spark.read.text(str(location), recursiveFileLookup=True)
+            counts[table.name] = lines.where("trim(value) != ''").count() - rejected[table.source]
+        else:
+            counts[table.name] = spark.read.parquet(str(location)).count()
+    return counts
+
+
+def count_rejected(spark, lake: Path) -> dict[str, int]:
+    """Quarantined landing lines per source (JSON lines files written by the landing jobs)."""
+    rejected = {}
+    for source in pipeline.SOURCES:
+        quarantine = lake / source / "quarantine"
+        files = list(quarantine.glob("*.json"))
+        rejected[source] = spark.read.text([str(f) for f in files]).count() if files else 0
+    return rejected
+
+
+def render_counts(counts: dict[str, int | None], rejected: dict[str, int]) -> str:
+    """A box table of the zones: one row per table, then the quarantined lines per source."""
+    rows = [(t.name, t.zone, "-" if counts[t.name] is None else f"{counts[t.name]:,}")
+            for t in pipeline.TABLES]
+    rows += [(f"{source} (quarantined)", "quarantine", f"{count:,}")
+             for source, count in rejected.items()]
+    headers = ("table", "zone", "rows")
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(3)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return ("│ " + cells[0].ljust(widths[0]) + " │ " + cells[1].ljust(widths[1]) + " │ "
+                + cells[2].rjust(widths[2]) + " │")
+
+    def rule(left: str, middle: str, right: str) -> str:
+        return left + middle.join("─" * (w + 2) for w in widths) + right
+
+    return "\n".join([rule("┌", "┬", "┐"), line(headers), rule("├", "┼", "┤"),
+                      *(line(row) for row in rows[:len(pipeline.TABLES)]),
+                      rule("├", "┼", "┤"),
+                      *(line(row) for row in rows[len(pipeline.TABLES):]),
+                      rule("└", "┴", "┘")])
+
+
+def write_report(report: dict, lake: Path, extra_path: Path | None) -> None:
+    text = json.dumps(report, indent=2) + "\n"
+    for path in [lake / "_reports" / "latest.json", *([extra_path] if extra_path else [])]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str], spark) -> dict:
+    """Run ``jobs`` in order on one Spark session and return the run report of DESIGN.md."""
+    from scripts.progress import JobProgress
+
+    seconds = {}
+    for position, job in enumerate(jobs, start=1):
+        progress = JobProgress(f"[{position}/{len(jobs)}] {job.name}", spark.sparkContext)
+        try:
+            with progress:
+                run_job(job, lake, options)
+        except Exception as error:  # a job's failure of any kind is reported, not re-raised
+            raise CliError(f"job {job.name} failed: {first_line(error)} "
+                           f"(Spark log: {lake / '_logs' / 'spark.log'})") from error
+        seconds[job.name] = round(progress.seconds, 2)
+    rejected = count_rejected(spark, lake)
+    return {"options": {"consent_mode": options["consent_mode"], "ml_match": options["ml_match"]},
+            "tables": count_rows(spark, lake, rejected),
+            "rejected": rejected,
+            "seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        jobs = select_jobs(args.jobs)
+        lake = args.lake.resolve()
+        if not lake.is_dir():
+            raise CliError(f"lake folder {args.lake} does not exist "
+                           "(make run generates one; or python -m scripts.generate_data)")
+        missing = missing_inputs(lake, jobs)
+        if missing:
+            raise CliError(f"missing input: {'; '.join(missing)}")
+        options = {"database": args.database, "consent_mode": args.consent_mode,
+                   "ml_match": args.ml_match}
+
+        started = time.perf_counter()
+        from scripts.local_glue import activate
+        from scripts.local_glue.session import local_spark_session
+
+        activate()
+        print(f"STEDI pipeline on {lake} (consent_mode={args.consent_mode}, "
+              f"ml_match={args.ml_match})", flush=True)
+        spark = local_spark_session(log_file=lake / "_logs" / "spark.log")
+        report = run_pipeline(lake, jobs, options, spark)
+    except CliError as error:
+        fail(str(error))
+    write_report(report, lake, args.report_json)
+    print(render_counts(report["tables"], report["rejected"]))
+    print(f"done in {time.perf_counter() - started:.1f}s; report: "
+          f"{lake / '_reports' / 'latest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

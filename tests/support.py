@@ -1,0 +1,37 @@
+"""Helpers shared by the tests: where things are, and loading a Glue script as a module."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from scripts import pipeline
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+UDACITY_DATA = REPO_ROOT.parent / "shared" / "data" / "udacity-starter"
+
+needs_udacity_data = pytest.mark.skipif(
+    not UDACITY_DATA.is_dir(), reason=f"Udacity starter data not found at {UDACITY_DATA}")
+
+
+def load_job_module(job_name: str) -> ModuleType:
+    """Import glue_jobs/<job_name>.py without running its main() (its __name__ is not __main__).
+
+    The local awsglue runtime must be on sys.path first; tests/conftest.py puts it there.
+    """
+    path = REPO_ROOT / "glue_jobs" / f"{job_name}.py"
+    spec = importlib.util.spec_from_file_location(f"glue_job_{job_name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def copy_landing(source_root: Path, lake: Path) -> Path:
+    """Copy the three landing folders of ``source_root`` into a fresh lake folder."""
+    for table in pipeline.landing_tables():
+        shutil.copytree(source_root / table.path, lake / table.path)
+    return lake

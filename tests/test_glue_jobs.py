@@ -1,0 +1,269 @@
+"""The zone rules of each Glue job's pure transform(), on small inline inputs with exact outputs."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+
+from scripts import pipeline
+from tests.support import REPO_ROOT, load_job_module
+
+CUSTOMER_JOB = load_job_module("customer_landing_to_trusted")
+ACCELEROMETER_JOB = load_job_module("accelerometer_landing_to_trusted")
+CURATED_JOB = load_job_module("customer_trusted_to_curated")
+STEP_TRAINER_JOB = load_job_module("step_trainer_trusted")
+ML_JOB = load_job_module("machine_learning_curated")
+
+CUSTOMER_SCHEMA = CUSTOMER_JOB.CUSTOMER_LANDING_SCHEMA
+ACCELEROMETER_SCHEMA = ACCELEROMETER_JOB.ACCELEROMETER_LANDING_SCHEMA
+STEP_TRAINER_SCHEMA = STEP_TRAINER_JOB.STEP_TRAINER_LANDING_SCHEMA
+ML_SCHEMA = StructType([
+    StructField("sensorReadingTime", LongType()),
+    StructField("serialNumber", StringType()),
+    StructField("distanceFromObject", STEP_TRAINER_SCHEMA["distanceFromObject"].dataType),
+    StructField("x", DoubleType()),
+    StructField("y", DoubleType()),
+    StructField("z", DoubleType()),
+])
+
+
+def customer(email, serial, registered=100, updated=100, research=100, name="A B"):
+    """A customer row in landing column order; ``research`` None means no consent."""
+    return (name, email, "8015551212", "1990-01-01", serial, registered, updated, research,
+            None, None)
+
+
+def equal(actual, expected_rows, schema, spark):
+    assert_df_equality(actual, spark.createDataFrame(expected_rows, schema),
+                       ignore_row_order=True, ignore_nullable=True)
+
+
+# --- customer_landing_to_trusted ---------------------------------------------------------------
+
+def test_customer_trusted_keeps_only_customers_with_research_consent(spark):
+    landing = spark.createDataFrame([customer("a@x", "s1", research=5),
+                                     customer("b@x", "s2", research=None)], CUSTOMER_SCHEMA)
+    equal(CUSTOMER_JOB.transform(landing), [customer("a@x", "s1", research=5)],
+          CUSTOMER_SCHEMA, spark)
+
+
+def test_customer_trusted_takes_the_latest_record_per_email(spark):
+    landing = spark.createDataFrame([
+        customer("a@x", "s1", updated=10, research=None, name="Old Name"),
+        customer("a@x", "s1", updated=20, research=15, name="New Name"),
+    ], CUSTOMER_SCHEMA)
+    equal(CUSTOMER_JOB.transform(landing),
+          [customer("a@x", "s1", updated=20, research=15, name="New Name")],
+          CUSTOMER_SCHEMA, spark)
+
+
+def test_customer_trusted_drops_a_customer_whose_latest_record_withdraws_consent(spark):
+    landing = spark.createDataFrame([customer("a@x", "s1", updated=10, research=5),
+                                     customer("a@x", "s1", updated=20, research=None)],
+                                    CUSTOMER_SCHEMA)
+    assert CUSTOMER_JOB.transform(landing).count() == 0
+
+
+def test_customer_trusted_breaks_update_ties_by_registration_date(spark):
+    landing = spark.createDataFrame([
+        customer("a@x", "s-old", registered=1, updated=20, research=5),
+        customer("a@x", "s-new", registered=2, updated=20, research=5),
+    ], CUSTOMER_SCHEMA)
+    equal(CUSTOMER_JOB.transform(landing),
+          [customer("a@x", "s-new", registered=2, updated=20, research=5)],
+          CUSTOMER_SCHEMA, spark)
+
+
+def test_customer_trusted_has_one_row_per_email_for_identical_records(spark):
+    landing = spark.createDataFrame([customer("a@x", "s1")] * 3, CUSTOMER_SCHEMA)
+    equal(CUSTOMER_JOB.transform(landing), [customer("a@x", "s1")], CUSTOMER_SCHEMA, spark)
+
+
+def test_customer_trusted_names_the_missing_columns(spark):
+    landing = spark.createDataFrame([("a@x",)], "email string")
+    with pytest.raises(CUSTOMER_JOB.MissingColumnsError, match="customerName, phone"):
+        CUSTOMER_JOB.transform(landing)
+
+
+# --- accelerometer_landing_to_trusted ----------------------------------------------------------
+
+def trusted_customers(spark):
+    return spark.createDataFrame([customer("a@x", "s1", research=100),
+                                  customer("b@x", "s2", research=100)], CUSTOMER_SCHEMA)
+
+
+def test_accelerometer_trusted_keeps_readings_of_trusted_customers_only(spark):
+    readings = spark.createDataFrame([("a@x", 50, 1.0, 0.0, -1.0), ("b@x", 150, 0.0, 1.0, 0.0),
+                                      ("stranger@x", 150, 1.0, 1.0, 1.0)], ACCELEROMETER_SCHEMA)
+    equal(ACCELEROMETER_JOB.transform(readings, trusted_customers(spark)),
+          [("a@x", 50, 1.0, 0.0, -1.0), ("b@x", 150, 0.0, 1.0, 0.0)], ACCELEROMETER_SCHEMA,
+          spark)
+
+
+def test_accelerometer_trusted_since_consent_keeps_readings_from_the_consent_instant(spark):
+    readings = spark.createDataFrame([("a@x", 99, 1.0, 0.0, 0.0), ("a@x", 100, 2.0, 0.0, 0.0),
+                                      ("a@x", 101, 3.0, 0.0, 0.0)], ACCELEROMETER_SCHEMA)
+    equal(ACCELEROMETER_JOB.transform(readings, trusted_customers(spark), "since_consent"),
+          [("a@x", 100, 2.0, 0.0, 0.0), ("a@x", 101, 3.0, 0.0, 0.0)], ACCELEROMETER_SCHEMA,
+          spark)
+
+
+def test_accelerometer_trusted_removes_exact_duplicates_only(spark):
+    readings = spark.createDataFrame([("a@x", 50, 1.0, 0.0, 0.0), ("a@x", 50, 1.0, 0.0, 0.0),
+                                      ("a@x", 50, 0.0, 1.0, 0.0)], ACCELEROMETER_SCHEMA)
+    equal(ACCELEROMETER_JOB.transform(readings, trusted_customers(spark)),
+          [("a@x", 50, 1.0, 0.0, 0.0), ("a@x", 50, 0.0, 1.0, 0.0)], ACCELEROMETER_SCHEMA, spark)
+
+
+def test_accelerometer_trusted_does_not_multiply_readings_of_a_repeated_customer(spark):
+    twice = spark.createDataFrame([customer("a@x", "s1")] * 2, CUSTOMER_SCHEMA)
+    readings = spark.createDataFrame([("a@x", 150, 1.0, 0.0, 0.0)], ACCELEROMETER_SCHEMA)
+    assert ACCELEROMETER_JOB.transform(readings, twice).count() == 1
+
+
+# --- customer_trusted_to_curated ---------------------------------------------------------------
+
+def test_customer_curated_keeps_customers_with_readings_once_each(spark):
+    readings = spark.createDataFrame([("a@x", 1, 0.0, 0.0, 0.0), ("a@x", 2, 0.0, 0.0, 0.0)],
+                                     ACCELEROMETER_SCHEMA)
+    equal(CURATED_JOB.transform(trusted_customers(spark), readings),
+          [customer("a@x", "s1", research=100)], CUSTOMER_SCHEMA, spark)
+
+
+# --- step_trainer_trusted ----------------------------------------------------------------------
+
+def test_step_trainer_trusted_keeps_readings_of_curated_devices(spark):
+    readings = spark.createDataFrame([(50, "s1", 10), (60, "s2", 20), (70, "unknown", 30)],
+                                     STEP_TRAINER_SCHEMA)
+    equal(STEP_TRAINER_JOB.transform(readings, trusted_customers(spark)),
+          [(50, "s1", 10), (60, "s2", 20)], STEP_TRAINER_SCHEMA, spark)
+
+
+def test_step_trainer_trusted_since_consent_keeps_readings_from_the_consent_instant(spark):
+    readings = spark.createDataFrame([(99, "s1", 10), (100, "s1", 20)], STEP_TRAINER_SCHEMA)
+    equal(STEP_TRAINER_JOB.transform(readings, trusted_customers(spark), "since_consent"),
+          [(100, "s1", 20)], STEP_TRAINER_SCHEMA, spark)
+
+
+def test_step_trainer_trusted_shared_serial_and_duplicates_never_multiply(spark):
+    sharing = spark.createDataFrame([customer("a@x", "s1"), customer("b@x", "s1")],
+                                    CUSTOMER_SCHEMA)
+    readings = spark.createDataFrame([(50, "s1", 10), (50, "s1", 10)], STEP_TRAINER_SCHEMA)
+    equal(STEP_TRAINER_JOB.transform(readings, sharing), [(50, "s1", 10)],
+          STEP_TRAINER_SCHEMA, spark)
+
+
+# --- machine_learning_curated ------------------------------------------------------------------
+
+def shared_instant_inputs(spark):
+    """Customers a (device s1) and b (device s2) both have readings at t=100."""
+    steps = spark.createDataFrame([(100, "s1", 10), (100, "s2", 20), (200, "s1", 30)],
+                                  STEP_TRAINER_SCHEMA)
+    phones = spark.createDataFrame([("a@x", 100, 1.0, 0.0, 0.0), ("b@x", 100, 0.0, 1.0, 0.0),
+                                    ("a@x", 200, 0.0, 0.0, 1.0)], ACCELEROMETER_SCHEMA)
+    return steps, phones, trusted_customers(spark)
+
+
+def test_machine_learning_curated_device_pairs_readings_of_one_owner(spark):
+    steps, phones, owners = shared_instant_inputs(spark)
+    equal(ML_JOB.transform(steps, phones, owners, "device"),
+          [(100, "s1", 10, 1.0, 0.0, 0.0), (100, "s2", 20, 0.0, 1.0, 0.0),
+           (200, "s1", 30, 0.0, 0.0, 1.0)], ML_SCHEMA, spark)
+
+
+def test_machine_learning_curated_timestamp_pairs_across_customers(spark):
+    steps, phones, owners = shared_instant_inputs(spark)
+    equal(ML_JOB.transform(steps, phones, owners, "timestamp"),
+          [(100, "s1", 10, 1.0, 0.0, 0.0), (100, "s1", 10, 0.0, 1.0, 0.0),
+           (100, "s2", 20, 1.0, 0.0, 0.0), (100, "s2", 20, 0.0, 1.0, 0.0),
+           (200, "s1", 30, 0.0, 0.0, 1.0)], ML_SCHEMA, spark)
+
+
+def test_machine_learning_curated_ownership_test_never_multiplies_rows(spark):
+    steps, phones, _ = shared_instant_inputs(spark)
+    owner_listed_twice = spark.createDataFrame([customer("a@x", "s1"), customer("a@x", "s1"),
+                                                customer("b@x", "s2")], CUSTOMER_SCHEMA)
+    assert ML_JOB.transform(steps, phones, owner_listed_twice, "device").count() == 3
+
+
+def test_machine_learning_curated_has_no_personal_data(spark):
+    steps, phones, owners = shared_instant_inputs(spark)
+    columns = ML_JOB.transform(steps, phones, owners).columns
+    assert columns == ["sensorReadingTime", "serialNumber", "distanceFromObject", "x", "y", "z"]
+
+
+# --- what every script shares --------------------------------------------------------------------
+
+def test_job_arguments_default_and_validate():
+    args = ML_JOB.resolve_arguments(["job.py", "--JOB_NAME", "j", "--lake_root", "/lake/"])
+    ours = {name: args[name] for name in
+            ("JOB_NAME", "lake_root", "database", "consent_mode", "ml_match")}
+    assert ours == {"JOB_NAME": "j", "lake_root": "/lake", "database": "stedi",
+                    "consent_mode": "registered", "ml_match": "device"}
+    with pytest.raises(ValueError, match="--ml_match must be one of device, timestamp"):
+        ML_JOB.resolve_arguments(["job.py", "--JOB_NAME", "j", "--lake_root", "/l",
+                                  "--ml_match", "fuzzy"])
+
+
+def test_landing_reader_quarantines_a_malformed_line_with_its_reason(spark, tmp_path):
+    (tmp_path / "part-1.json").write_text(
+        '{"user": "a@x", "timestamp": 1, "x": 1.0, "y": 0.0, "z": 0.0}\n'
+        '{"user": "a@x", "timestamp": "not a number", "x": 1.0}\n'
+        '{"user": "b@x", "timest\n')
+    accepted, quarantined = ACCELEROMETER_JOB.read_landing(spark, str(tmp_path),
+                                                           ACCELEROMETER_SCHEMA)
+    equal(accepted, [("a@x", 1, 1.0, 0.0, 0.0)], ACCELEROMETER_SCHEMA, spark)
+    rejected = sorted(quarantined.collect())
+    assert [r.record for r in rejected] == [
+        '{"user": "a@x", "timestamp": "not a number", "x": 1.0}', '{"user": "b@x", "timest']
+    assert all(r.source_file.endswith("part-1.json") for r in rejected)
+    assert {r.reason for r in rejected} == {"malformed JSON or a value of the wrong type"}
+
+
+def plumbing_blocks(source: str) -> dict[str, str]:
+    """The marked blocks of shared code in a script, by their opening marker."""
+    blocks, current = {}, None
+    for line in source.splitlines():
+        if line.startswith("# --- end of"):
+            current = None
+        elif line.startswith("# --- "):
+            current = line.split("---")[1].strip()
+            blocks[current] = ""
+        elif current:
+            blocks[current] += line + "\n"
+    return blocks
+
+
+def test_shared_plumbing_is_identical_in_every_script():
+    """Glue scripts cannot import a shared module, so the shared blocks are copies; this keeps
+    the copies from drifting apart."""
+    blocks = {j.name: plumbing_blocks((REPO_ROOT / j.script).read_text()) for j in pipeline.JOBS}
+    common = {name: b["common job plumbing"] for name, b in blocks.items()}
+    assert len(set(common.values())) == 1, "common job plumbing differs between scripts"
+    readers = {name: b["landing reader"] for name, b in blocks.items() if "landing reader" in b}
+    assert sorted(readers) == sorted(j.name for j in pipeline.JOBS
+                                     if any(pipeline.table(i).is_landing for i in j.inputs))
+    assert len(set(readers.values())) == 1, "landing reader differs between scripts"
+
+
+@pytest.mark.parametrize("job", pipeline.JOBS, ids=lambda j: j.name)
+def test_script_declares_the_tables_of_the_pipeline_definition(job):
+    module = load_job_module(job.name)
+    assert module.SOURCES == {name: pipeline.table(name).path for name in job.inputs}
+    assert module.TARGET == {job.output: pipeline.table(job.output).path}
+
+
+ALLOWED_IMPORT_ROOTS = {"awsglue", "pyspark", "sys"}
+
+
+@pytest.mark.parametrize("job", pipeline.JOBS, ids=lambda j: j.name)
+def test_script_imports_only_what_glue_provides(job):
+    tree = ast.parse((REPO_ROOT / job.script).read_text())
+    roots = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    roots |= {node.module.split(".")[0] for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom)}
+    assert roots <= ALLOWED_IMPORT_ROOTS
