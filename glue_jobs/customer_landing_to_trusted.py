@@ -52,8 +52,11 @@ ranked as (
             partition by email
             -- latest record first; the remaining columns only make ties deterministic
             order by lastUpdateDate desc nulls last, registrationDate desc nulls last,
-                     shareWithResearchAsOfDate desc nulls last, serialNumber, customerName,
-                     phone, birthDay, shareWithPublicAsOfDate, shareWithFriendsAsOfDate
+                     shareWithResearchAsOfDate desc nulls last,
+                     shareWithPublicAsOfDate desc nulls last,
+                     shareWithFriendsAsOfDate desc nulls last, serialNumber desc nulls last,
+                     customerName desc nulls last, phone desc nulls last,
+                     birthDay desc nulls last
         ) as recency_rank
     from landing
     where email is not null

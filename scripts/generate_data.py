@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from scripts import pipeline
+from scripts.cli import OneLineArgumentParser, fail
 
 MIN_SCALE = 0.01
 PEOPLE_PER_SCALE = 1000
@@ -392,15 +393,8 @@ def generate(lake: Path, scale: float = 1.0, seed: int = 42, files_per_source: i
             "step_trainer": len(step_order)}
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a mistake in one line (no usage dump), exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = OneLineParser(prog="python -m scripts.generate_data",
+    parser = OneLineArgumentParser(prog="generate_data",
                            description="Write STEDI-shaped landing JSON lines under a lake root.")
     parser.add_argument("--lake", type=Path, required=True, help="lake root directory")
     parser.add_argument("--scale", type=float, default=1.0,
@@ -417,8 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows = generate(args.lake, args.scale, args.seed, args.files_per_source, args.overwrite)
     except (ValueError, OSError) as error:
-        print(f"generate_data: error: {error}", file=sys.stderr)
-        return 2
+        fail(f"generate_data: {error}")
     for source, count in rows.items():
         files = len(list(landing_folder(args.lake, source).glob("*.json")))
         print(f"{source}: {count:,} rows in {files} files")

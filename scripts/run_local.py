@@ -199,12 +199,15 @@ def main(argv: list[str] | None = None) -> int:
 
         started = time.perf_counter()
         from scripts.local_glue import activate
-        from scripts.local_glue.session import local_spark_session
+        from scripts.local_glue.session import JavaNotFoundError, local_spark_session
 
         activate()
         print(f"STEDI pipeline on {lake} (consent_mode={args.consent_mode}, "
               f"ml_match={args.ml_match})", flush=True)
-        spark = local_spark_session(log_file=lake / "_logs" / "spark.log")
+        try:
+            spark = local_spark_session(log_file=lake / "_logs" / "spark.log")
+        except JavaNotFoundError as error:
+            raise CliError(str(error)) from error
         report = run_pipeline(lake, jobs, options, spark)
     except CliError as error:
         fail(str(error))
