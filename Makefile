@@ -10,14 +10,18 @@ SCALE ?= 1
 SEED ?= 42
 CONSENT_MODE ?= registered
 ML_MATCH ?= device
+DATABASE ?= stedi
 
-.PHONY: help setup run data data-udacity test workflow-picture clean
+.PHONY: help setup run data data-udacity test query check ddl workflow-picture clean
 
 help:
 	@echo "make run            generate the default data into $(LAKE)/ if missing, run the pipeline"
 	@echo "make test           run the test suite"
 	@echo "make data           (re)generate the default data: SCALE=$(SCALE) SEED=$(SEED)"
 	@echo "make data-udacity   download the Udacity starter landing data into $(LAKE)/"
+	@echo "make query Q='select count(*) from customer_trusted'   Athena SQL on the local lake"
+	@echo "make check          the course's verification queries on the local lake"
+	@echo "make ddl BUCKET=b   render athena_ddl/ for bucket b into build/ddl/"
 	@echo "make workflow-picture  redraw img/workflow.png from scripts/pipeline.py"
 	@echo "options: LAKE=dir CONSENT_MODE=registered|since_consent ML_MATCH=device|timestamp"
 
@@ -51,6 +55,18 @@ data-udacity: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Q is read from the environment ("$$Q") so that quotes inside the SQL survive make.
+query: $(STAMP)
+	@test -n "$$Q" || { echo "error: give the SQL as Q='select ...'" >&2; exit 2; }
+	@$(PY) -m scripts.query --lake $(LAKE) "$$Q"
+
+check: $(STAMP)
+	@$(PY) -m scripts.check --lake $(LAKE)
+
+ddl: $(STAMP)
+	@test -n "$(BUCKET)" || { echo "error: give the bucket as BUCKET=name" >&2; exit 2; }
+	$(PY) -m scripts.ddl render --bucket $(BUCKET) --database $(DATABASE) --out build/ddl
 
 workflow-picture: $(STAMP)
 	$(PY) -m scripts.draw_workflow --out img/workflow.png

@@ -24,6 +24,7 @@ from typing import Iterator
 from scripts import pipeline
 from scripts.cli import CliError, OneLineArgumentParser, fail
 from scripts.pipeline import GlueJob
+from scripts.text_table import SECTION_BREAK, box_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATALOG_ROOT_VARIABLE = "STEDI_LOCAL_CATALOG_ROOT"
@@ -136,23 +137,10 @@ def render_counts(counts: dict[str, int | None], rejected: dict[str, int]) -> st
     """A box table of the zones: one row per table, then the quarantined lines per source."""
     rows = [(t.name, t.zone, "-" if counts[t.name] is None else f"{counts[t.name]:,}")
             for t in pipeline.TABLES]
+    rows.append(SECTION_BREAK)
     rows += [(f"{source} (quarantined)", "quarantine", f"{count:,}")
              for source, count in rejected.items()]
-    headers = ("table", "zone", "rows")
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(3)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return ("│ " + cells[0].ljust(widths[0]) + " │ " + cells[1].ljust(widths[1]) + " │ "
-                + cells[2].rjust(widths[2]) + " │")
-
-    def rule(left: str, middle: str, right: str) -> str:
-        return left + middle.join("─" * (w + 2) for w in widths) + right
-
-    return "\n".join([rule("┌", "┬", "┐"), line(headers), rule("├", "┼", "┤"),
-                      *(line(row) for row in rows[:len(pipeline.TABLES)]),
-                      rule("├", "┼", "┤"),
-                      *(line(row) for row in rows[len(pipeline.TABLES):]),
-                      rule("└", "┴", "┘")])
+    return box_table(("table", "zone", "rows"), rows, right_aligned=frozenset({2}))
 
 
 def write_report(report: dict, lake: Path, extra_path: Path | None) -> None:

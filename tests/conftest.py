@@ -20,3 +20,18 @@ def spark(tmp_path_factory) -> Iterator[SparkSession]:
                                   app_name="stedi-tests", cores=2)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def pipeline_lake(spark, tmp_path_factory):
+    """A small generated lake after one default run of the whole pipeline. Read it, never write:
+    tests that re-run jobs make lakes of their own."""
+    from scripts import pipeline
+    from scripts.generate_data import generate
+    from scripts.run_local import run_pipeline, write_report
+
+    lake = tmp_path_factory.mktemp("pipeline") / "lake"
+    generate(lake, scale=0.05, seed=11, files_per_source=2)
+    options = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
+    write_report(run_pipeline(lake, pipeline.JOBS, options, spark), lake, None)
+    return lake

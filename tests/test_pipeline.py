@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from scripts import pipeline, reference_duckdb
+from scripts import pipeline, query, reference_duckdb
 from scripts.generate_data import generate
 from scripts.run_local import run_pipeline
 from tests.support import REPO_ROOT, UDACITY_DATA, copy_landing, needs_udacity_data
@@ -68,8 +68,12 @@ def generated_lake(tmp_path_factory):
 @pytest.mark.parametrize("consent_mode, ml_match", OPTION_COMBINATIONS)
 def test_udacity_counts_match_the_design(spark, udacity_lake, consent_mode, ml_match):
     report = run_pipeline(udacity_lake, pipeline.JOBS, options(consent_mode, ml_match), spark)
-    assert report["tables"] == {**UDACITY_LANDING, **UDACITY_EXPECTED[(consent_mode, ml_match)]}
+    expected = {**UDACITY_LANDING, **UDACITY_EXPECTED[(consent_mode, ml_match)]}
+    assert report["tables"] == expected
     assert report["rejected"] == {"customer": 0, "accelerometer": 0, "step_trainer": 0}
+    athena_style = query.connect(udacity_lake)
+    assert {name: query.run_query(athena_style, f"select count(*) from {name}")[1][0][0]
+            for name in expected} == expected
 
 
 @pytest.mark.parametrize("consent_mode, ml_match", OPTION_COMBINATIONS)

@@ -1,0 +1,15 @@
+-- machine_learning_curated: written by the Glue job glue_jobs/machine_learning_curated.py (Snappy Parquet).
+-- Grain: one row per pair of a step trainer reading and an accelerometer reading taken at the same time; anonymised.
+-- Key: none: one row per matched pair of readings.
+-- ${bucket} and ${database} are filled in by `python -m scripts.ddl render` and by deploy.
+CREATE EXTERNAL TABLE IF NOT EXISTS `${database}`.`machine_learning_curated` (
+  `sensorReadingTime`  bigint,
+  `serialNumber`       string,
+  `distanceFromObject` int,
+  `x`                  double,
+  `y`                  double,
+  `z`                  double
+)
+STORED AS PARQUET
+LOCATION 's3://${bucket}/step_trainer/curated/'
+TBLPROPERTIES ('classification' = 'parquet', 'parquet.compression' = 'SNAPPY');

@@ -1,0 +1,104 @@
+"""The course's verification queries, run locally in Athena's SQL: pass or fail for each.
+
+    python -m scripts.check --lake DIR
+
+Checks: every table's row count equals the last local run's report (or is not zero when there
+is no report; a landing table counts its quarantined lines too, which Athena reads as rows of
+NULLs); customer_landing has customers without research consent, customer_trusted has
+none; machine_learning_curated has no personal column. Exit status 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts import pipeline
+from scripts.cli import CliError, OneLineArgumentParser, fail
+from scripts.query import connect, run_query
+
+PERSONAL_COLUMNS = ("customername", "email", "phone", "birthday")
+
+
+@dataclass(frozen=True)
+class Check:
+    description: str
+    sql: str
+    passes: Callable[[int], bool]
+    expectation: str
+
+
+def expected_count(report: dict | None, table: pipeline.Table) -> int | None:
+    """The rows Athena's table should have after the reported run, or None without a report."""
+    if not report or report["tables"].get(table.name) is None:
+        return None
+    rejected = report["rejected"].get(table.source, 0) if table.is_landing else 0
+    return report["tables"][table.name] + rejected
+
+
+def count_checks(report: dict | None) -> list[Check]:
+    checks = []
+    for table in pipeline.TABLES:
+        expected = expected_count(report, table)
+        if expected is None:
+            checks.append(Check(f"{table.name} has rows", f"select count(*) from {table.name}",
+                                lambda n: n > 0, "> 0"))
+        else:
+            checks.append(Check(f"{table.name} rows match the run report",
+                                f"select count(*) from {table.name}",
+                                lambda n, e=expected: n == e, f"= {expected}"))
+    return checks
+
+
+def content_checks() -> list[Check]:
+    personal = ", ".join(f"'{c}'" for c in PERSONAL_COLUMNS)
+    return [
+        Check("customer_landing has customers without research consent",
+              "select count(*) from customer_landing where sharewithresearchasofdate is null",
+              lambda n: n > 0, "> 0"),
+        Check("customer_trusted has only customers with research consent",
+              "select count(*) from customer_trusted where sharewithresearchasofdate is null",
+              lambda n: n == 0, "= 0"),
+        Check("machine_learning_curated has no personal columns",
+              "select count(*) from information_schema.columns "
+              f"where table_name = 'machine_learning_curated' and column_name in ({personal})",
+              lambda n: n == 0, "= 0"),
+    ]
+
+
+def load_report(lake: Path) -> dict | None:
+    path = lake / "_reports" / "latest.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def run_checks(lake: Path) -> list[tuple[Check, int, bool]]:
+    connection = connect(lake)
+    results = []
+    for check in count_checks(load_report(lake)) + content_checks():
+        _, [(value,)] = run_query(connection, check.sql)
+        results.append((check, value, check.passes(value)))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineArgumentParser(prog="check", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        results = run_checks(args.lake)
+    except CliError as error:
+        fail(str(error))
+    for check, value, passed in results:
+        print(f"{'PASS' if passed else 'FAIL'}  {check.description}: {value} "
+              f"(expected {check.expectation})")
+        print(f"      {check.sql}")
+    failed = sum(not passed for _, _, passed in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

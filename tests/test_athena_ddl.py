@@ -1,0 +1,108 @@
+"""The Athena DDL of athena_ddl/ against the pipeline definition and what the jobs really read
+and write: a change to a job's columns that is not mirrored in its DDL fails here."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from scripts import ddl, pipeline
+from scripts.cli import CliError
+from tests.support import REPO_ROOT, load_job_module
+
+LANDING_SCHEMAS = {
+    "customer_landing": load_job_module("customer_landing_to_trusted").CUSTOMER_LANDING_SCHEMA,
+    "accelerometer_landing":
+        load_job_module("accelerometer_landing_to_trusted").ACCELEROMETER_LANDING_SCHEMA,
+    "step_trainer_landing": load_job_module("step_trainer_trusted").STEP_TRAINER_LANDING_SCHEMA,
+}
+
+
+def hive_columns(schema) -> tuple[tuple[str, str], ...]:
+    """A Spark schema as (name, Hive type): Spark's simple type names are Hive's."""
+    return tuple((field.name, field.dataType.simpleString()) for field in schema.fields)
+
+
+def test_there_is_one_ddl_file_per_table_of_the_pipeline():
+    assert sorted(p.stem for p in ddl.DDL_DIR.glob("*.sql")) == sorted(
+        t.name for t in pipeline.TABLES)
+
+
+@pytest.mark.parametrize("table", pipeline.TABLES, ids=lambda t: t.name)
+def test_ddl_parses_as_athena_sql_and_names_its_table(table):
+    definition = ddl.parse(ddl.render(table.name, "my-bucket", "lake_db"))
+    assert definition.name == table.name
+    assert definition.location == f"s3://my-bucket/{table.path}/"
+    assert definition.storage == ("json" if table.is_landing else "parquet")
+
+
+@pytest.mark.parametrize("table", pipeline.TABLES, ids=lambda t: t.name)
+def test_ddl_header_states_the_grain_of_the_pipeline_definition(table):
+    header = ddl.ddl_file(table.name).read_text()
+    assert f"-- Grain: {table.grain}.\n" in header
+    assert re.search(r"^-- Key: .+$", header, re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", sorted(LANDING_SCHEMAS))
+def test_landing_ddl_columns_equal_the_schema_the_jobs_read(name):
+    assert ddl.table_definitions()[name].columns == hive_columns(LANDING_SCHEMAS[name])
+
+
+@pytest.mark.parametrize("table", pipeline.output_tables(), ids=lambda t: t.name)
+def test_zone_ddl_columns_equal_the_parquet_the_jobs_write(spark, pipeline_lake, table):
+    written = spark.read.parquet(table.location(pipeline_lake)).schema
+    assert ddl.table_definitions()[table.name].columns == hive_columns(written)
+
+
+@pytest.mark.parametrize("table", pipeline.output_tables(), ids=lambda t: t.name)
+def test_zone_ddl_columns_equal_the_catalog_entry_the_job_registered(pipeline_lake, table):
+    entry = json.loads((pipeline_lake / "_catalog" / "stedi" / f"{table.name}.json").read_text())
+    catalog_columns = [(c["Name"], c["Type"]) for c in entry["StorageDescriptor"]["Columns"]]
+    assert catalog_columns == [(name.lower(), kind)
+                               for name, kind in ddl.table_definitions()[table.name].columns]
+
+
+def test_render_fills_in_bucket_and_database():
+    rendered = ddl.render("customer_trusted", "stedi-lake-1", "analytics")
+    assert "`analytics`.`customer_trusted`" in rendered
+    assert "LOCATION 's3://stedi-lake-1/customer/trusted/'" in rendered
+    assert "${" not in rendered
+
+
+@pytest.mark.parametrize("bucket, database", [("Upper", "stedi"), ("a", "stedi"),
+                                              ("ok-bucket", "Bad-Name"), ("b..c", "stedi")])
+def test_render_refuses_invalid_names(bucket, database):
+    with pytest.raises(CliError, match="invalid"):
+        ddl.render("customer_trusted", bucket, database)
+
+
+def test_statement_drops_comments_and_the_semicolon():
+    text = ddl.statement(ddl.render("step_trainer_landing", "my-bucket"))
+    assert text.startswith("CREATE EXTERNAL TABLE") and not text.endswith(";")
+    assert "--" not in text
+
+
+def run_ddl_cli(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scripts.ddl", *arguments], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_render_cli_writes_ready_to_paste_ddl(tmp_path):
+    result = run_ddl_cli("render", "--bucket", "my-stedi", "--database", "course",
+                         "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"{t.name}.sql" for t in pipeline.TABLES)
+    for table in pipeline.TABLES:
+        rendered = (tmp_path / f"{table.name}.sql").read_text()
+        assert rendered == ddl.render(table.name, "my-stedi", "course")
+
+
+def test_render_cli_mistake_is_one_line_and_status_2(tmp_path):
+    result = run_ddl_cli("render", "--bucket", "Not_A_Bucket", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "invalid S3 bucket name" in result.stderr
