@@ -12,7 +12,8 @@ CONSENT_MODE ?= registered
 ML_MATCH ?= device
 DATABASE ?= stedi
 
-.PHONY: help setup run data data-udacity test query check ddl workflow-picture clean
+.PHONY: help setup run data data-udacity test query check ddl deploy destroy moto-server \
+	workflow-picture clean
 
 help:
 	@echo "make run            generate the default data into $(LAKE)/ if missing, run the pipeline"
@@ -22,6 +23,9 @@ help:
 	@echo "make query Q='select count(*) from customer_trusted'   Athena SQL on the local lake"
 	@echo "make check          the course's verification queries on the local lake"
 	@echo "make ddl BUCKET=b   render athena_ddl/ for bucket b into build/ddl/"
+	@echo "make deploy BUCKET=b  deploy to AWS and run the jobs (DEPLOY_ARGS='--create-role ...')"
+	@echo "make destroy BUCKET=b remove what deploy made (DESTROY_ARGS='--yes [--delete-data]')"
+	@echo "make moto-server    a local moto server on port 5000 to try deploy without AWS"
 	@echo "make workflow-picture  redraw img/workflow.png from scripts/pipeline.py"
 	@echo "options: LAKE=dir CONSENT_MODE=registered|since_consent ML_MATCH=device|timestamp"
 
@@ -63,6 +67,22 @@ query: $(STAMP)
 
 check: $(STAMP)
 	@$(PY) -m scripts.check --lake $(LAKE)
+
+# ENDPOINT_URL=http://127.0.0.1:5000 sends every AWS call to a moto server (make moto-server).
+ENDPOINT_ARG = $(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL))
+
+deploy: $(STAMP)
+	@test -n "$(BUCKET)" || { echo "error: give the bucket as BUCKET=name" >&2; exit 2; }
+	$(PY) -m scripts.deploy --bucket $(BUCKET) --database $(DATABASE) --landing $(LAKE) \
+		--consent-mode $(CONSENT_MODE) --ml-match $(ML_MATCH) $(ENDPOINT_ARG) $(DEPLOY_ARGS)
+
+destroy: $(STAMP)
+	@test -n "$(BUCKET)" || { echo "error: give the bucket as BUCKET=name" >&2; exit 2; }
+	$(PY) -m scripts.destroy --bucket $(BUCKET) --database $(DATABASE) $(ENDPOINT_ARG) \
+		$(DESTROY_ARGS)
+
+moto-server: $(STAMP)
+	$(VENV)/bin/moto_server -H 127.0.0.1 -p 5000
 
 ddl: $(STAMP)
 	@test -n "$(BUCKET)" || { echo "error: give the bucket as BUCKET=name" >&2; exit 2; }

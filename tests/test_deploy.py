@@ -1,0 +1,296 @@
+"""`make deploy` and `make destroy`, driven as a user drives them, against a real moto server.
+
+moto 5.2.5 lacks glue.update_job and glue.update_trigger (its server answers 500): the paths that
+call them are tested with botocore's Stubber in tests/test_aws_steps.py. Here a second deploy of
+an unchanged definition needs neither, which is what converging means.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from moto.athena.responses import AthenaResponse
+from moto.glue.models import FakeJobRun
+
+from scripts import ddl, pipeline
+from scripts.deploy import DEFAULT_ROLE, SCRIPTS_PREFIX, DeployConfig, trigger_definitions
+from scripts.generate_data import generate
+from tests.moto_server import MotoServer, relative_files
+from tests.support import REPO_ROOT
+
+BUCKET = "stedi-demo"
+
+
+@pytest.fixture(scope="module")
+def moto():
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto):
+    moto.reset()
+    return moto
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory):
+    lake = tmp_path_factory.mktemp("deploy") / "lake"
+    generate(lake, scale=0.01, seed=5, files_per_source=2)
+    return lake
+
+
+@pytest.fixture
+def network(aws):
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    route_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    return vpc, route_table
+
+
+def deploy(aws, landing, *extra: str):
+    return aws.run_cli("scripts.deploy", "--bucket", BUCKET, "--landing", str(landing), *extra)
+
+
+def counts_seed() -> list[list[str] | None]:
+    """Two statements per table for the DDL (drop, create), then one count per table."""
+    return [None] * (2 * len(pipeline.TABLES)) + [[str(100 + i)]
+                                                   for i in range(len(pipeline.TABLES))]
+
+
+# --- a full deploy -----------------------------------------------------------------------------
+
+@pytest.fixture
+def deployed(aws, landing, network):
+    aws.seed_athena_results(counts_seed())
+    result = deploy(aws, landing, "--create-role", "--vpc-id", network[0],
+                    "--route-table-id", network[1])
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_bucket_is_private_and_encrypted(aws, deployed):
+    s3 = aws.client("s3")
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                     "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    rule = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+
+
+def test_landing_files_and_scripts_are_in_s3_at_the_lake_layout(aws, deployed, landing):
+    s3 = aws.client("s3")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]
+            if not o["Key"].startswith("athena_results/")}  # written by Athena's queries
+    expected = {f"{t.path}/{name}" for t in pipeline.landing_tables()
+                for name in relative_files(landing / t.path)}
+    expected |= {f"{SCRIPTS_PREFIX}/{j.name}.py" for j in pipeline.JOBS}
+    assert keys == expected
+    for job in pipeline.JOBS:
+        body = s3.get_object(Bucket=BUCKET, Key=f"{SCRIPTS_PREFIX}/{job.name}.py")["Body"].read()
+        assert body == (REPO_ROOT / job.script).read_bytes()
+
+
+def test_glue_jobs_are_defined_as_designed(aws, deployed):
+    glue = aws.client("glue")
+    role = aws.client("iam").get_role(RoleName=DEFAULT_ROLE)["Role"]["Arn"]
+    assert glue.get_database(Name="stedi")["Database"]["Name"] == "stedi"
+    for job in pipeline.JOBS:
+        definition = glue.get_job(JobName=job.name)["Job"]
+        assert definition["Command"]["Name"] == "glueetl"
+        assert definition["Command"]["ScriptLocation"] == f"s3://{BUCKET}/{SCRIPTS_PREFIX}/{job.name}.py"
+        assert (definition["GlueVersion"], definition["WorkerType"],
+                definition["NumberOfWorkers"], definition["MaxRetries"]) == ("5.0", "G.1X", 2, 0)
+        assert definition["Role"] == role
+        arguments = definition["DefaultArguments"]
+        assert {k: arguments[k] for k in ("--lake_root", "--database", "--consent_mode",
+                                          "--ml_match")} == {
+            "--lake_root": f"s3://{BUCKET}", "--database": "stedi",
+            "--consent_mode": "registered", "--ml_match": "device"}
+
+
+def test_role_trusts_glue_and_reaches_only_this_bucket(aws, deployed):
+    iam = aws.client("iam")
+    role = iam.get_role(RoleName=DEFAULT_ROLE)["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "glue.amazonaws.com"}
+    policies = iam.list_role_policies(RoleName=DEFAULT_ROLE)["PolicyNames"]
+    s3_policy = iam.get_role_policy(RoleName=DEFAULT_ROLE, PolicyName="stedi-s3-access")
+    resources = {r for statement in s3_policy["PolicyDocument"]["Statement"]
+                 for r in statement["Resource"]}
+    assert sorted(policies) == ["stedi-glue-access", "stedi-s3-access"]
+    assert resources == {f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"}
+
+
+def test_s3_gateway_endpoint_serves_the_route_table(aws, deployed, network):
+    endpoints = aws.client("ec2").describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [network[0]]}])["VpcEndpoints"]
+    assert [(e["ServiceName"], e["VpcEndpointType"], e["RouteTableIds"]) for e in endpoints] == [
+        ("com.amazonaws.us-east-1.s3", "Gateway", [network[1]])]
+
+
+def test_workflow_triggers_chain_the_jobs_in_dependency_order(aws, deployed):
+    glue = aws.client("glue")
+    assert glue.get_workflow(Name="stedi-lakehouse")["Workflow"]["Name"] == "stedi-lakehouse"
+    triggers = {t["Name"]: t for t in glue.get_triggers()["Triggers"]}
+    start = triggers.pop("stedi-lakehouse-start")
+    assert (start["Type"], start["Actions"]) == ("ON_DEMAND",
+                                                 [{"JobName": "customer_landing_to_trusted"}])
+    chained = {t["Actions"][0]["JobName"]: sorted(c["JobName"]
+                                                  for c in t["Predicate"]["Conditions"])
+               for t in triggers.values()}
+    assert chained == {j.name: sorted(u.name for u in pipeline.upstream_jobs(j.name))
+                       for j in pipeline.JOBS if pipeline.upstream_jobs(j.name)}
+    assert {t["Type"] for t in triggers.values()} == {"CONDITIONAL"}
+
+
+def test_athena_ran_the_rendered_ddl_of_all_eight_tables(aws, deployed):
+    queries = aws.athena_queries()
+    for table in pipeline.TABLES:
+        assert ddl.statement(ddl.render(table.name, BUCKET, "stedi")) in queries
+
+
+def test_jobs_ran_in_dependency_order_and_the_counts_are_printed(aws, deployed):
+    glue = aws.client("glue")
+    started = {j.name: glue.get_job_runs(JobName=j.name)["JobRuns"][0]["StartedOn"]
+               for j in pipeline.JOBS}
+    assert sorted(started, key=started.get) == [j.name for j in pipeline.dependency_order()]
+    for position, table in enumerate(pipeline.TABLES):
+        assert f"│ {table.name} " in deployed.stdout and f" {100 + position} │" in deployed.stdout
+    assert "DPU-hours" in deployed.stdout
+
+
+# --- repeating, dry runs, tearing down ------------------------------------------------------------
+
+def test_deploying_twice_converges_without_duplicates(aws, landing):
+    first = deploy(aws, landing, "--create-role", "--no-run")
+    assert first.returncode == 0, first.stderr
+    s3, glue = aws.client("s3"), aws.client("glue")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
+    second = deploy(aws, landing, "--create-role", "--no-run")
+    assert second.returncode == 0, second.stderr
+    assert f"✓ 0 files uploaded, {len(keys)} unchanged" in second.stdout
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]) == keys
+    assert sorted(glue.list_jobs()["JobNames"]) == sorted(j.name for j in pipeline.JOBS)
+    assert len(glue.get_triggers()["Triggers"]) == len(trigger_definitions(DeployConfig(BUCKET)))
+    assert "job customer_landing_to_trusted unchanged" in second.stdout
+    assert len(aws.client("iam").list_roles()["Roles"]) == 1
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(aws, landing):
+    result = deploy(aws, landing, "--create-role", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "glue.CreateJob(Name='customer_landing_to_trusted'" in result.stdout
+    assert "s3.PutPublicAccessBlock(Bucket='stedi-demo'" in result.stdout
+    assert aws.client("s3").list_buckets()["Buckets"] == []
+    assert aws.client("glue").get_databases()["DatabaseList"] == []
+    assert aws.client("athena").list_query_executions()["QueryExecutionIds"] == []
+
+
+def test_dry_run_needs_no_credentials(aws, landing):
+    result = aws.run_cli("scripts.deploy", "--bucket", BUCKET, "--landing", str(landing),
+                         "--dry-run", credentials=False)
+    assert result.returncode == 0, result.stderr
+    assert "AWS calls:" in result.stdout
+
+
+def test_destroy_lists_without_yes_and_removes_it_all_with_it(aws, landing, network):
+    deployed = deploy(aws, landing, "--create-role", "--no-run", "--vpc-id", network[0],
+                      "--route-table-id", network[1])
+    assert deployed.returncode == 0, deployed.stderr
+    listing = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--vpc-id", network[0],
+                          "--delete-data")
+    assert listing.returncode == 0 and "Would remove" in listing.stdout
+    assert aws.client("glue").list_jobs()["JobNames"]  # nothing removed yet
+    result = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--vpc-id", network[0],
+                         "--delete-data", "--yes")
+    assert result.returncode == 0, result.stderr
+    glue = aws.client("glue")
+    assert glue.list_jobs()["JobNames"] == []
+    assert glue.get_triggers()["Triggers"] == []
+    assert glue.get_databases()["DatabaseList"] == []
+    assert aws.client("s3").list_buckets()["Buckets"] == []
+    assert aws.client("iam").list_roles()["Roles"] == []
+    endpoints = aws.client("ec2").describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [network[0]]}])["VpcEndpoints"]
+    assert {e["State"].lower() for e in endpoints} <= {"deleted"}
+    drops = [q for q in aws.athena_queries() if q.startswith("DROP TABLE")]
+    assert len(drops) == 2 * len(pipeline.TABLES)  # deploy's drop-and-create, then destroy's
+
+
+def test_destroy_keeps_the_data_without_delete_data(aws, landing):
+    assert deploy(aws, landing, "--create-role", "--no-run").returncode == 0
+    result = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes")
+    assert result.returncode == 0, result.stderr
+    keys = {o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert keys == {f"{t.path}/{name}" for t in pipeline.landing_tables()
+                    for name in relative_files(landing / t.path)}
+
+
+# --- mistakes and failures: one line, status 2, nothing half-made ----------------------------------
+
+def assert_one_line_error(result, message: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_missing_credentials(aws, landing):
+    result = aws.run_cli("scripts.deploy", "--bucket", BUCKET, "--landing", str(landing),
+                         credentials=False)
+    assert_one_line_error(result, "no AWS credentials found")
+    assert aws.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_invalid_bucket_name(aws, landing):
+    assert_one_line_error(deploy_named(aws, landing, "Not_A_Bucket"), "invalid S3 bucket name")
+
+
+def deploy_named(aws, landing, bucket):
+    return aws.run_cli("scripts.deploy", "--bucket", bucket, "--landing", str(landing))
+
+
+def test_bucket_of_another_account_stops_before_anything_is_made(aws, landing, monkeypatch):
+    other = aws.client("s3")
+    other.meta.events.register("before-send.*.*", lambda request, **_: request.headers.
+                               __setitem__("x-moto-account-id", "111111111111"))
+    other.create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "false")  # read by the server
+    result = deploy(aws, landing, "--create-role")
+    assert_one_line_error(result, f"bucket {BUCKET} belongs to another AWS account")
+    assert aws.client("glue").get_databases()["DatabaseList"] == []
+    assert aws.client("iam").list_roles()["Roles"] == []
+
+
+def test_a_failing_job_stops_the_run_with_its_error_and_logs(aws, landing, monkeypatch):
+    original = FakeJobRun.as_dict
+
+    def failing_step_trainer(self):
+        run = original(self)
+        if self.job_name == "step_trainer_trusted":
+            run.update(JobRunState="FAILED", ErrorMessage="AnalysisException: path not found")
+        return run
+
+    monkeypatch.setattr(FakeJobRun, "as_dict", failing_step_trainer)
+    result = deploy(aws, landing, "--create-role")
+    assert_one_line_error(result, "Glue job step_trainer_trusted FAILED: AnalysisException: "
+                                  "path not found (logs: CloudWatch log group")
+    assert aws.client("glue").get_job_runs(JobName="machine_learning_curated")["JobRuns"] == []
+
+
+def test_a_failed_athena_query_raises_with_athenas_reason(aws, landing, monkeypatch):
+    original = AthenaResponse.get_query_execution
+
+    def failing_ddl(self):
+        answer = json.loads(original(self))
+        execution = answer["QueryExecution"]
+        if "`accelerometer_trusted`" in execution["Query"] and "CREATE" in execution["Query"]:
+            execution["Status"].update(State="FAILED",
+                                       StateChangeReason="line 1:8: mismatched input")
+        return json.dumps(answer)
+
+    monkeypatch.setattr(AthenaResponse, "get_query_execution", failing_ddl)
+    result = deploy(aws, landing, "--create-role")
+    assert_one_line_error(result, "Athena query FAILED: line 1:8: mismatched input")
+    assert aws.client("glue").list_jobs()["JobNames"] == []
