@@ -78,33 +78,60 @@ def resolve_arguments(argv: list[str]) -> dict[str, str]:
     return args
 
 
-def read_zone(glue_context: GlueContext, lake_root: str, relative_path: str) -> DataFrame:
-    """An upstream zone written by another job of this pipeline (Snappy Parquet)."""
+def zone_marker(glue_context: GlueContext, lake_root: str, table_name: str):
+    """(Hadoop path, file system) of the marker saying a table's zone is being rewritten.
+
+    Markers live outside the zones (Athena and the purge never see them), and Hadoop's file
+    system API reaches them on S3 and on local disk alike.
+    """
+    spark_context = glue_context.spark_session.sparkContext
+    path = spark_context._jvm.org.apache.hadoop.fs.Path(f"{lake_root}/_incomplete/{table_name}")
+    return path, path.getFileSystem(spark_context._jsc.hadoopConfiguration())
+
+
+class IncompleteZoneError(RuntimeError):
+    """An input zone was left half-written by a job that failed."""
+
+
+def read_zone(glue_context: GlueContext, lake_root: str, table_name: str) -> DataFrame:
+    """An upstream zone written by another job of this pipeline (Snappy Parquet); refused while
+    the job writing it has not finished, so a failure never passes on a half-written zone."""
+    marker, file_system = zone_marker(glue_context, lake_root, table_name)
+    if file_system.exists(marker):
+        raise IncompleteZoneError(f"{table_name} is incomplete: the job writing it failed "
+                                  "mid-way; run that job again first")
     return glue_context.create_dynamic_frame.from_options(
         connection_type="s3",
-        connection_options={"paths": [f"{lake_root}/{relative_path}/"], "recurse": True},
+        connection_options={"paths": [f"{lake_root}/{SOURCES[table_name]}/"], "recurse": True},
         format="parquet",
     ).toDF()
 
 
 def load(glue_context: GlueContext, frame: DataFrame, lake_root: str, database: str,
          table_name: str, relative_path: str) -> None:
-    """Replace the table's files and update its catalog entry. The purge comes first so that a
-    re-run never duplicates rows (retentionPeriod 0: Glue's default keeps files of the past week)."""
+    """Replace the table's files and update its catalog entry.
+
+    The purge comes first so that a re-run never duplicates rows (retentionPeriod 0: Glue's
+    default keeps files of the past week). From the purge until the catalog update the zone is
+    marked incomplete; a failure in between leaves the mark, and later jobs refuse to read it.
+    """
     path = f"{lake_root}/{relative_path}/"
+    marker, file_system = zone_marker(glue_context, lake_root, table_name)
+    file_system.create(marker, True).close()
     glue_context.purge_s3_path(path, options={"retentionPeriod": 0})
     sink = glue_context.getSink(connection_type="s3", path=path, enableUpdateCatalog=True,
                                 updateBehavior="UPDATE_IN_DATABASE", partitionKeys=[])
     sink.setCatalogInfo(catalogDatabase=database, catalogTableName=table_name)
     sink.setFormat("glueparquet", compression="snappy")
     sink.writeFrame(DynamicFrame.fromDF(frame, glue_context, table_name))
+    file_system.delete(marker, False)
 # --- end of common job plumbing ----------------------------------------------------------------
 
 
 def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame]:
     """(customer_trusted, accelerometer_trusted)."""
-    return (read_zone(glue_context, lake_root, SOURCES["customer_trusted"]),
-            read_zone(glue_context, lake_root, SOURCES["accelerometer_trusted"]))
+    return (read_zone(glue_context, lake_root, "customer_trusted"),
+            read_zone(glue_context, lake_root, "accelerometer_trusted"))
 
 
 def transform(customer_trusted: DataFrame, accelerometer_trusted: DataFrame) -> DataFrame:

@@ -20,9 +20,17 @@ from awsglue.dynamicframe import DynamicFrame
 from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.functions import col, input_file_name, lit
-from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql.functions import (array, array_compact, array_distinct, array_join, coalesce, col,
+                                   concat, from_json, lit, lower, map_keys,
+                                   monotonically_increasing_id, posexplode, regexp_replace, size,
+                                   split, transform_keys, when)
+from pyspark.sql.functions import max as max_
+from pyspark.sql.functions import min as min_
+from pyspark.sql.functions import sum as sum_
+from pyspark.sql.functions import transform as transform_array  # the job's transform() is ours
+from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, LongType, MapType, StringType,
+                               StructField, StructType)
 
 SOURCES = {"step_trainer_landing": "step_trainer/landing",
            "customer_curated": "customer/curated"}
@@ -34,6 +42,8 @@ STEP_TRAINER_LANDING_SCHEMA = StructType([
     StructField("serialNumber", StringType()),
     StructField("distanceFromObject", IntegerType()),
 ])
+# A record without these cannot be joined: it is quarantined.
+STEP_TRAINER_LANDING_KEY_FIELDS = ["serialNumber", "sensorReadingTime"]
 CUSTOMER_COLUMNS_USED = ["serialNumber", "shareWithResearchAsOfDate"]
 
 STEP_TRAINER_TRUSTED_SQL = """
@@ -92,60 +102,185 @@ def resolve_arguments(argv: list[str]) -> dict[str, str]:
     return args
 
 
-def read_zone(glue_context: GlueContext, lake_root: str, relative_path: str) -> DataFrame:
-    """An upstream zone written by another job of this pipeline (Snappy Parquet)."""
+def zone_marker(glue_context: GlueContext, lake_root: str, table_name: str):
+    """(Hadoop path, file system) of the marker saying a table's zone is being rewritten.
+
+    Markers live outside the zones (Athena and the purge never see them), and Hadoop's file
+    system API reaches them on S3 and on local disk alike.
+    """
+    spark_context = glue_context.spark_session.sparkContext
+    path = spark_context._jvm.org.apache.hadoop.fs.Path(f"{lake_root}/_incomplete/{table_name}")
+    return path, path.getFileSystem(spark_context._jsc.hadoopConfiguration())
+
+
+class IncompleteZoneError(RuntimeError):
+    """An input zone was left half-written by a job that failed."""
+
+
+def read_zone(glue_context: GlueContext, lake_root: str, table_name: str) -> DataFrame:
+    """An upstream zone written by another job of this pipeline (Snappy Parquet); refused while
+    the job writing it has not finished, so a failure never passes on a half-written zone."""
+    marker, file_system = zone_marker(glue_context, lake_root, table_name)
+    if file_system.exists(marker):
+        raise IncompleteZoneError(f"{table_name} is incomplete: the job writing it failed "
+                                  "mid-way; run that job again first")
     return glue_context.create_dynamic_frame.from_options(
         connection_type="s3",
-        connection_options={"paths": [f"{lake_root}/{relative_path}/"], "recurse": True},
+        connection_options={"paths": [f"{lake_root}/{SOURCES[table_name]}/"], "recurse": True},
         format="parquet",
     ).toDF()
 
 
 def load(glue_context: GlueContext, frame: DataFrame, lake_root: str, database: str,
          table_name: str, relative_path: str) -> None:
-    """Replace the table's files and update its catalog entry. The purge comes first so that a
-    re-run never duplicates rows (retentionPeriod 0: Glue's default keeps files of the past week)."""
+    """Replace the table's files and update its catalog entry.
+
+    The purge comes first so that a re-run never duplicates rows (retentionPeriod 0: Glue's
+    default keeps files of the past week). From the purge until the catalog update the zone is
+    marked incomplete; a failure in between leaves the mark, and later jobs refuse to read it.
+    """
     path = f"{lake_root}/{relative_path}/"
+    marker, file_system = zone_marker(glue_context, lake_root, table_name)
+    file_system.create(marker, True).close()
     glue_context.purge_s3_path(path, options={"retentionPeriod": 0})
     sink = glue_context.getSink(connection_type="s3", path=path, enableUpdateCatalog=True,
                                 updateBehavior="UPDATE_IN_DATABASE", partitionKeys=[])
     sink.setCatalogInfo(catalogDatabase=database, catalogTableName=table_name)
     sink.setFormat("glueparquet", compression="snappy")
     sink.writeFrame(DynamicFrame.fromDF(frame, glue_context, table_name))
+    file_system.delete(marker, False)
 # --- end of common job plumbing ----------------------------------------------------------------
+
+
 # --- landing reader ----------------------------------------------------------------------------
 # Identical in every script that reads a landing zone (tests/test_glue_jobs.py checks it).
-CORRUPT_RECORD = "_corrupt_record"
-SOURCE_FILE = "_source_file"
+# Every record of the landing files ends up either accepted or quarantined with a reason; Spark's
+# JSON reader alone would silently keep only the first of two objects on a line and silently
+# null a field whose name differs in case, so the lines are parsed here, rule by rule.
+BACK_TO_BACK_OBJECTS = r"(?<=\})\s*,?\s*(?=\{)"
+TRAILING_COMMA = r",\s*$"
+SURROUNDING_WHITESPACE = r"^\s+|\s+$"
+# \A and \z: Java's $ would also match before a final line break inside a JSON string.
+INTEGER_TEXT = r"\A-?[0-9]+\z"
+DECIMAL_TEXT = r"\A[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\z"
+# Strict JSON, as a JSON SerDe reads it (Spark would also take 'single quotes').
+STRICT_JSON = {"allowSingleQuotes": "false"}
 
 
-def read_landing(spark: SparkSession, path: str, schema: StructType) -> tuple[DataFrame, DataFrame]:
-    """JSON lines under ``path`` read with an explicit schema: (accepted rows, quarantined lines).
+def landing_fragments(spark: SparkSession, path: str) -> DataFrame:
+    """One row per record (a JSON object, or what stands where one should be), plus one row
+    with empty text per blank line.
 
-    PERMISSIVE mode keeps a line that does not fit the schema in _corrupt_record instead of
-    dropping it, so every line lands on exactly one side. The parse is cached because both sides
-    read it (and Spark refuses a query on the corrupt-record column alone without a cache).
+    A line may hold several objects written back to back, and may end in a comma. Each row
+    keeps its file, its place in the file and its text.
     """
-    reading_schema = StructType([*schema.fields, StructField(CORRUPT_RECORD, StringType())])
-    parsed = (spark.read.schema(reading_schema)
-              .option("mode", "PERMISSIVE")
-              .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
-              .option("recursiveFileLookup", "true")
-              .json(path)
-              .withColumn(SOURCE_FILE, input_file_name())
-              .cache())
-    accepted = parsed.where(col(CORRUPT_RECORD).isNull()).select(*schema.fieldNames())
-    quarantined = parsed.where(col(CORRUPT_RECORD).isNotNull()).select(
-        col(CORRUPT_RECORD).alias("record"),
-        col(SOURCE_FILE).alias("source_file"),
-        lit("malformed JSON or a value of the wrong type").alias("reason"),
-    )
+    lines = (spark.read.option("recursiveFileLookup", "true").text(path)
+             .select(col("value").alias("line"),
+                     col("_metadata.file_path").alias("source_file"),
+                     col("_metadata.file_block_start").alias("block_start"),
+                     monotonically_increasing_id().alias("row_id")))
+    cleaned = regexp_replace(regexp_replace(col("line"), SURROUNDING_WHITESPACE, ""),
+                             TRAILING_COMMA, "")
+    return lines.select("source_file", "block_start", "row_id",
+                        posexplode(split(cleaned, BACK_TO_BACK_OBJECTS))
+                        .alias("object_index", "text"))
+
+
+def typed_field(fields: Column, field: StructField) -> tuple[Column, Column]:
+    """(typed value, value present but of the wrong type) of one schema field."""
+    text = fields.getItem(field.name.lower())
+    if isinstance(field.dataType, (LongType, IntegerType)):
+        value = text.cast(field.dataType)
+        valid = text.rlike(INTEGER_TEXT) & value.isNotNull()
+    elif isinstance(field.dataType, DoubleType):
+        value = text.cast(field.dataType)
+        valid = text.rlike(DECIMAL_TEXT) & ~value.isin(float("inf"), float("-inf"))
+    else:
+        value, valid = text, lit(True)
+    return when(valid, value), text.isNotNull() & ~valid
+
+
+def names_where(flags: list[tuple[str, Column]]) -> Column:
+    """The names whose flag is true, comma-separated ('' when none)."""
+    return array_join(array_compact(array(*[when(flag, lit(name)) for name, flag in flags])),
+                      ", ")
+
+
+def check_records(records: DataFrame, schema: StructType, key_fields: list[str]) -> DataFrame:
+    """Adds the schema's typed columns and the reason a record is rejected (null: accepted).
+
+    Field names match case-insensitively, as Athena's JSON SerDes match them. Rules in order:
+    one whole JSON object; no two field names equal but for case; every value of its field's
+    type; every key field present. Each step is its own projection so that the JSON is parsed
+    once per record (Spark does not share one expression between the branches of a CASE).
+    """
+    # Wrapped in brackets, a text parses only if it is whole: from_json alone would read the
+    # first object of '{...} xyz' and ignore the rest.
+    parsed = records.withColumn("_objects", from_json(
+        concat(lit("["), col("text"), lit("]")), ArrayType(MapType(StringType(), StringType())),
+        STRICT_JSON))
+    single = parsed.withColumn("_object", when(size("_objects") == 1, col("_objects")[0]))
+    named = single.select(
+        "*", transform_keys("_object", lambda key, _: lower(key)).alias("_fields"),
+        (size(array_distinct(transform_array(map_keys("_object"), lower)))
+         < size(array_distinct(map_keys("_object")))).alias("_case_duplicates"))
+    typed = {f.name: typed_field(col("_fields"), f) for f in schema.fields}
+    valued = named.select("*", *[value.alias(name) for name, (value, _) in typed.items()],
+                          names_where([(n, wrong) for n, (_, wrong) in typed.items()])
+                          .alias("_wrong_types"))
+    missing_keys = names_where([(name, col(name).isNull()) for name in schema.fieldNames()
+                                if name in key_fields])
+    one_object = col("_object").isNotNull()
+    reason = (when(~one_object & col("text").startswith("{") & ~col("text").endswith("}"),
+                   lit("truncated object"))
+              .when(~one_object, lit("malformed JSON"))
+              .when(col("_case_duplicates"), lit("duplicate field"))
+              .when(col("_wrong_types") != "", concat(lit("wrong type: "), col("_wrong_types")))
+              .when(missing_keys != "", concat(lit("missing key field: "), missing_keys)))
+    return valued.select(*records.columns, *schema.fieldNames(), reason.alias("reason"))
+
+
+def line_numbers(checked: DataFrame) -> DataFrame:
+    """(source_file, block_start, first_row_id, lines_before) for every block of every file.
+
+    monotonically_increasing_id numbers the lines of one file block consecutively, so a line's
+    number is the count of lines in the file's earlier blocks plus its place in its block. Only
+    one row per block is aggregated and ordered; the lines themselves are never sorted. Each
+    line, blank or not, has exactly one fragment with object_index 0.
+    """
+    blocks = checked.where(col("object_index") == 0).groupBy("source_file", "block_start").agg(
+        min_("row_id").alias("first_row_id"), max_("row_id").alias("last_row_id"))
+    earlier = Window.partitionBy("source_file").orderBy("block_start").rowsBetween(
+        Window.unboundedPreceding, -1)
+    return blocks.select("source_file", "block_start", "first_row_id",
+                         coalesce(sum_(col("last_row_id") - col("first_row_id") + 1)
+                                  .over(earlier), lit(0)).alias("lines_before"))
+
+
+def read_landing(spark: SparkSession, path: str, schema: StructType,
+                 key_fields: list[str]) -> tuple[DataFrame, DataFrame]:
+    """(accepted rows of the schema, quarantined records): every record is on exactly one side.
+
+    Quarantined records keep their text, file, line number, place on the line and reason. The
+    checked fragments are cached because both sides and the line numbers read them.
+    """
+    # Exact duplicate names in one object: the last value wins, as in most JSON readers.
+    spark.conf.set("spark.sql.mapKeyDedupPolicy", "LAST_WIN")
+    checked = check_records(landing_fragments(spark, path), schema, key_fields).cache()
+    records = checked.where(col("text") != "")
+    accepted = records.where(col("reason").isNull()).select(*schema.fieldNames())
+    quarantined = (records.where(col("reason").isNotNull())
+                   .join(line_numbers(checked), ["source_file", "block_start"])
+                   .select(col("text").alias("record"), "source_file",
+                           (col("lines_before") + col("row_id") - col("first_row_id") + 1)
+                           .alias("line_number"),
+                           "object_index", "reason"))
     return accepted, quarantined
 
 
 def load_quarantine(glue_context: GlueContext, quarantined: DataFrame, lake_root: str,
                     relative_path: str) -> None:
-    """Rejected lines as JSON lines with their reason; replaced on every run like the zones."""
+    """Rejected records as JSON lines with their reason; replaced on every run like the zones."""
     path = f"{lake_root}/{relative_path}/"
     glue_context.purge_s3_path(path, options={"retentionPeriod": 0})
     if not quarantined.isEmpty():
@@ -153,13 +288,16 @@ def load_quarantine(glue_context: GlueContext, quarantined: DataFrame, lake_root
 # --- end of landing reader ---------------------------------------------------------------------
 
 
+def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, DataFrame]:
+    """(step trainer landing rows, quarantined landing records)."""
+    return read_landing(spark, f"{lake_root}/{SOURCES['step_trainer_landing']}",
+                        STEP_TRAINER_LANDING_SCHEMA, STEP_TRAINER_LANDING_KEY_FIELDS)
+
+
 def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """(step trainer landing rows, quarantined landing lines, customer_curated)."""
-    accepted, quarantined = read_landing(glue_context.spark_session,
-                                         f"{lake_root}/{SOURCES['step_trainer_landing']}",
-                                         STEP_TRAINER_LANDING_SCHEMA)
-    return accepted, quarantined, read_zone(glue_context, lake_root,
-                                            SOURCES["customer_curated"])
+    """(step trainer landing rows, quarantined landing records, customer_curated)."""
+    return (*extract_landing(glue_context.spark_session, lake_root),
+            read_zone(glue_context, lake_root, "customer_curated"))
 
 
 def transform(step_trainer_landing: DataFrame, customer_curated: DataFrame,

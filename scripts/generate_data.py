@@ -7,8 +7,12 @@ grants consent, consent given in the middle of (or after) a customer's readings,
 rows, timestamps shared between customers, readings of unknown users and devices, and consenting
 customers who never used their device. Scale 1 is about the Udacity size; sizes grow linearly.
 
+With ``--dirty``, the files also carry the defects of real exports (``scripts.landing_defects``)
+and nearly all customers share one of 30 serial numbers.
+
 Usage: ``python -m scripts.generate_data --lake DIR [--scale F] [--seed N] [--files-per-source K]
-[--overwrite]``. Output is byte-identical for the same seed, scale and number of files.
+[--overwrite] [--dirty [--dirty-rate R]]``. Output is byte-identical for the same parameters;
+``<lake>/_generator/manifest.json`` records them.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from scripts import pipeline
 from scripts.cli import OneLineArgumentParser, fail
+from scripts.landing_defects import (RECORD_DEFECTS, DefectPlan, plan_defects, share_count,
+                                     shared_serials)
 
 MIN_SCALE = 0.01
 PEOPLE_PER_SCALE = 1000
@@ -68,6 +75,7 @@ LAST_NAMES = (
     "Rossi", "Silva", "Tanaka", "Umar", "Varga", "Wagner", "Xu", "Yilmaz", "Zeller",
 )
 ROWS_PER_WRITE = 100_000
+DEFAULT_DIRTY_RATE = 0.02
 
 
 class LandingExistsError(FileExistsError):
@@ -105,11 +113,6 @@ def people_for_scale(scale: float) -> People:
         raise ValueError(f"scale must be a number >= {MIN_SCALE}, got {scale}")
     customers = round(PEOPLE_PER_SCALE * scale)
     return People(customers, max(1, round(UNKNOWN_PEOPLE_SHARE * customers)))
-
-
-def share_count(share: float, population: int) -> int:
-    """``share`` of ``population``, at least one so that small data sets still show every case."""
-    return max(1, round(share * population))
 
 
 def pick(rng: np.random.Generator, candidates: np.ndarray, count: int) -> np.ndarray:
@@ -321,8 +324,7 @@ def step_trainer_lines(serials: list[str], person: np.ndarray, time: np.ndarray,
 
 def landing_folder(lake: Path, source: str) -> Path:
     """Where a source's landing files go, as the pipeline defines it."""
-    (landing,) = [t for t in pipeline.landing_tables() if t.source == source]
-    return Path(landing.location(lake))
+    return Path(pipeline.landing_table(source).location(lake))
 
 
 def prepare_landing(lake: Path, overwrite: bool) -> None:
@@ -338,59 +340,126 @@ def prepare_landing(lake: Path, overwrite: bool) -> None:
         folder.mkdir(parents=True)
 
 
-def write_files(folder: Path, source: str, order: np.ndarray, files: int,
-                lines: Callable[[np.ndarray], list[str]]) -> None:
-    """Write rows ``order`` as ``files`` files ``<source>-0001.json``...; ``lines`` formats rows.
+def write_files(folder: Path, source: str, parts: list[np.ndarray],
+                lines: Callable[[np.ndarray], list[str]], defects: DefectPlan | None) -> None:
+    """Write each part of the rows as a file ``<source>-0001.json``...; ``lines`` formats rows.
 
-    Formatting in slices keeps memory flat at large scales.
+    Formatting in slices keeps memory flat at large scales. With ``defects``, the lines carry
+    them, cut-off objects end some files, and one more file is left empty.
     """
-    for number, part in enumerate(np.array_split(order, min(files, len(order))), start=1):
+    first = 0
+    for number, part in enumerate(parts, start=1):
         path = folder / f"{source}-{number:04d}.json"
         with open(path, "w", encoding="utf-8", newline="\n") as out:
             for start in range(0, len(part), ROWS_PER_WRITE):
-                out.write("".join(lines(part[start:start + ROWS_PER_WRITE])))
+                chunk = lines(part[start:start + ROWS_PER_WRITE])
+                if defects is not None:
+                    chunk = defects.render(chunk, first + start, number)
+                out.write("".join(chunk))
+            if defects is not None:
+                out.write(defects.tails.get(number, ""))
+        first += len(part)
+    if defects is not None:
+        # An export run that found nothing new still writes its (empty) file.
+        (folder / f"{source}-{len(parts) + 1:04d}.json").touch()
 
 
-def generate(lake: Path, scale: float = 1.0, seed: int = 42, files_per_source: int = 4,
-             overwrite: bool = False) -> dict[str, int]:
-    """Write landing data for all three sources under ``lake``; return rows written per source.
+def write_source(lake: Path, source: str, order: np.ndarray, files: int,
+                 lines: Callable[[np.ndarray], list[str]],
+                 planner: Callable[..., DefectPlan] | None) -> dict[str, int]:
+    """Write rows ``order`` of one source as ``files`` files, with the defects that ``planner``
+    (``plan_defects`` with its generator and rate bound) places; return the defect counts."""
+    parts = np.array_split(order, min(files, len(order)))
+    plan = None if planner is None else planner(
+        source, [len(part) for part in parts],
+        lambda position: json.loads(lines(order[position:position + 1])[0]))
+    write_files(landing_folder(lake, source), source, parts, lines, plan)
+    return {} if plan is None else plan.counts
 
-    Raises ValueError for a bad scale, seed or file count and LandingExistsError when landing
-    files exist and ``overwrite`` is false.
-    """
+
+def manifest_path(lake: Path) -> Path:
+    """Where a generated lake records how it was made (hidden from Spark by the "_")."""
+    return Path(lake) / "_generator" / "manifest.json"
+
+
+def write_manifest(lake: Path, manifest: dict) -> None:
+    path = manifest_path(lake)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def validate_parameters(scale: float, seed: int, files_per_source: int,
+                        dirty_rate: float) -> People:
+    """The people a scale means; ValueError names the first bad parameter."""
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     if files_per_source < 1:
         raise ValueError(f"files per source must be at least 1, got {files_per_source}")
-    people = people_for_scale(scale)
+    if not 0 <= dirty_rate <= 1:  # also refuses nan
+        raise ValueError(f"dirty rate must be between 0 and 1, got {dirty_rate}")
+    return people_for_scale(scale)
+
+
+def generate(lake: Path, scale: float = 1.0, seed: int = 42, files_per_source: int = 4,
+             overwrite: bool = False, dirty: bool = False,
+             dirty_rate: float = DEFAULT_DIRTY_RATE) -> dict[str, int]:
+    """Write landing data for all three sources under ``lake``; return records per source.
+
+    With ``dirty``, about 30 serial numbers are shared by nearly all customers, and the files
+    carry the defects of real exports (``scripts.landing_defects``) at about ``dirty_rate`` of
+    the records, each kind at least once. The returned counts are the records of the data set,
+    which a correct reader accepts; defective extra lines are not counted. ``<lake>/_generator/
+    manifest.json`` records the parameters and the defects injected.
+
+    Raises ValueError for a bad scale, seed, file count or rate and LandingExistsError when
+    landing files exist and ``overwrite`` is false.
+    """
+    people = validate_parameters(scale, seed, files_per_source, dirty_rate)
     lake = Path(lake)
     prepare_landing(lake, overwrite)
-    roles_rng, times_rng, people_rng, customer_rng, phone_rng, step_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6))
+    # One stream per concern, so that dirty mode leaves the clean data's streams untouched.
+    roles_rng, times_rng, people_rng, customer_rng, phone_rng, step_rng, defects_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
     roles = assign_roles(roles_rng, people.customers)
     times = reading_times(times_rng, people.total, round(WINDOW_MS_PER_SCALE * max(scale, 1)),
                           roles.borrowers, roles.lenders)
     who = identities(people_rng, people.total)
+    sharing = None
+    if dirty:
+        who["serialNumber"], sharing = shared_serials(defects_rng, who["serialNumber"],
+                                                      people.customers)
+    planner = partial(plan_defects, defects_rng, dirty_rate) if dirty else None
 
     customers = customer_records(customer_rng, roles, times, who)
     encoded = [json.dumps(record) + "\n" for record in customers]
-    write_files(landing_folder(lake, "customer"), "customer", np.arange(len(encoded)),
-                files_per_source, lambda rows: [encoded[r] for r in rows])
+    defects = {"customer": write_source(lake, "customer", np.arange(len(encoded)),
+                                        files_per_source, lambda rows: [encoded[r] for r in rows],
+                                        planner)}
 
     slot_person, slot_time = reading_slots(times, roles.idle)
     phone_person, phone_time, phone_code = accelerometer_rows(phone_rng, slot_person, slot_time)
     phone_order = with_duplicates(phone_rng, len(phone_time))
-    write_files(landing_folder(lake, "accelerometer"), "accelerometer", phone_order,
-                files_per_source,
-                accelerometer_lines(who["email"], phone_person, phone_time, phone_code))
+    defects["accelerometer"] = write_source(
+        lake, "accelerometer", phone_order, files_per_source,
+        accelerometer_lines(who["email"], phone_person, phone_time, phone_code), planner)
 
     distance = step_rng.integers(*STEP_DISTANCE_RANGE, len(slot_time))
     step_order = with_duplicates(step_rng, len(slot_time))
-    write_files(landing_folder(lake, "step_trainer"), "step_trainer", step_order,
-                files_per_source,
-                step_trainer_lines(who["serialNumber"], slot_person, slot_time, distance))
-    return {"customer": len(customers), "accelerometer": len(phone_order),
-            "step_trainer": len(step_order)}
+    defects["step_trainer"] = write_source(
+        lake, "step_trainer", step_order, files_per_source,
+        step_trainer_lines(who["serialNumber"], slot_person, slot_time, distance), planner)
+
+    records = {"customer": len(customers), "accelerometer": len(phone_order),
+               "step_trainer": len(step_order)}
+    write_manifest(lake, {
+        "parameters": {"scale": scale, "seed": seed, "files_per_source": files_per_source,
+                       "dirty": dirty, "dirty_rate": dirty_rate if dirty else None},
+        "records": records,
+        "emails_with_withdrawn_consent": int(np.sum(roles.history == WITHDRAWN)),
+        "shared_serials": sharing,
+        "defects": defects if dirty else None,
+    })
+    return records
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -403,19 +472,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--files-per-source", type=int, default=4)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing landing folders (other zones are left alone)")
-    return parser.parse_args(argv)
+    parser.add_argument("--dirty", action="store_true",
+                        help="add the defects of real exports and 30 shared serial numbers")
+    parser.add_argument("--dirty-rate", type=float,
+                        help=f"with --dirty: share of records with a defect "
+                             f"(default {DEFAULT_DIRTY_RATE})")
+    args = parser.parse_args(argv)
+    if args.dirty_rate is not None and not args.dirty:
+        parser.error("--dirty-rate needs --dirty")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    rate = DEFAULT_DIRTY_RATE if args.dirty_rate is None else args.dirty_rate
     try:
-        rows = generate(args.lake, args.scale, args.seed, args.files_per_source, args.overwrite)
+        records = generate(args.lake, args.scale, args.seed, args.files_per_source,
+                           args.overwrite, args.dirty, rate)
     except (ValueError, OSError) as error:
         fail(f"generate_data: {error}")
-    for source, count in rows.items():
+    manifest = json.loads(manifest_path(args.lake).read_text(encoding="utf-8"))
+    for source, count in records.items():
         files = len(list(landing_folder(args.lake, source).glob("*.json")))
-        print(f"{source}: {count:,} rows in {files} files")
-    print(f"wrote {args.lake} (scale {args.scale:g}, seed {args.seed})")
+        injected = (manifest["defects"] or {}).get(source, {})
+        defects = sum(injected.get(kind, 0) for kind in RECORD_DEFECTS)
+        suffix = f", {defects:,} record defects" if args.dirty else ""
+        print(f"{source}: {count:,} rows in {files} files{suffix}")
+    print(f"wrote {args.lake} (scale {args.scale:g}, seed {args.seed}"
+          f"{f', dirty rate {rate:g}' if args.dirty else ''}); see {manifest_path(args.lake)}")
     return 0
 
 

@@ -19,6 +19,44 @@ DEFAULT_ML_MATCH = "device"
 
 SOURCES = ("customer", "accelerometer", "step_trainer")
 
+# Landing schemas of DESIGN.md in its field order (also the column order of every reader), with
+# the Athena/Spark type names. The one copy in scripts/: the DuckDB and landing references
+# derive theirs from it.
+LANDING_SCHEMAS: dict[str, dict[str, str]] = {
+    "customer": {
+        "customerName": "string",
+        "email": "string",
+        "phone": "string",
+        "birthDay": "string",
+        "serialNumber": "string",
+        "registrationDate": "bigint",
+        "lastUpdateDate": "bigint",
+        "shareWithResearchAsOfDate": "bigint",
+        "shareWithPublicAsOfDate": "bigint",
+        "shareWithFriendsAsOfDate": "bigint",
+    },
+    "accelerometer": {
+        "user": "string",
+        "timestamp": "bigint",
+        "x": "double",
+        "y": "double",
+        "z": "double",
+    },
+    "step_trainer": {
+        "sensorReadingTime": "bigint",
+        "serialNumber": "string",
+        "distanceFromObject": "int",
+    },
+}
+
+# Fields without which a landing record identifies nothing, in schema order; a record lacking
+# one is quarantined rather than carried as a row that no zone rule can place.
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "customer": ("email",),
+    "accelerometer": ("user", "timestamp"),
+    "step_trainer": ("sensorReadingTime", "serialNumber"),
+}
+
 
 @dataclass(frozen=True)
 class Table:
@@ -112,6 +150,14 @@ def job(name: str) -> GlueJob:
 
 def landing_tables() -> tuple[Table, ...]:
     return tuple(t for t in TABLES if t.is_landing)
+
+
+def landing_table(source: str) -> Table:
+    """The landing table of ``source``; KeyError names the known sources."""
+    for candidate in landing_tables():
+        if candidate.source == source:
+            return candidate
+    raise KeyError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
 
 
 def output_tables() -> tuple[Table, ...]:

@@ -8,6 +8,9 @@ Every catalog table (3 landing, 5 trusted/curated; names from ``scripts.pipeline
 DuckDB table of the same name in one connection, so tests and benchmarks can query any zone.
 The reference is strict: a landing line that does not fit the schema raises instead of being
 quarantined, because a reference that guesses would hide the very differences it exists to find.
+For dirty landing data, pass the rows that ``scripts.reference_landing`` accepts (an independent
+implementation of the landing acceptance rules) as ``accepted_rows``: the zones are then computed
+from exactly those rows.
 """
 
 from __future__ import annotations
@@ -15,36 +18,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from scripts import pipeline
 
-# Landing schemas from DESIGN.md, in its column order (which is also the output column order).
+# DuckDB's names for the landing schema types of ``pipeline.LANDING_SCHEMAS``.
+DUCKDB_TYPES = {"string": "varchar", "bigint": "bigint", "int": "integer", "double": "double"}
+
+# Landing schemas in DESIGN.md column order (which is also the output column order).
 # Explicit types: DuckDB must never infer a schema from whatever the files happen to contain.
 LANDING_COLUMNS: dict[str, dict[str, str]] = {
-    "customer": {
-        "customerName": "varchar",
-        "email": "varchar",
-        "phone": "varchar",
-        "birthDay": "varchar",
-        "serialNumber": "varchar",
-        "registrationDate": "bigint",
-        "lastUpdateDate": "bigint",
-        "shareWithResearchAsOfDate": "bigint",
-        "shareWithPublicAsOfDate": "bigint",
-        "shareWithFriendsAsOfDate": "bigint",
-    },
-    "accelerometer": {
-        "user": "varchar",
-        "timestamp": "bigint",
-        "x": "double",
-        "y": "double",
-        "z": "double",
-    },
-    "step_trainer": {
-        "sensorReadingTime": "bigint",
-        "serialNumber": "varchar",
-        "distanceFromObject": "integer",
-    },
+    source: {name: DUCKDB_TYPES[kind] for name, kind in schema.items()}
+    for source, schema in pipeline.LANDING_SCHEMAS.items()
 }
 
 # Grain: one row per email (key: email).
@@ -251,6 +236,26 @@ def load_landing(connection: duckdb.DuckDBPyConnection, landing_root: Path) -> N
             f"create or replace table {table.name} as {landing_sql(table, landing_root)}")
 
 
+def load_landing_rows(connection: duckdb.DuckDBPyConnection,
+                      rows: dict[str, list[tuple]]) -> None:
+    """Materialise the three landing tables from rows in schema order (None = null).
+
+    For records that a lenient reader accepted from files ``read_json`` would refuse. Python
+    object columns reach DuckDB as text, so every column is cast back to its schema type;
+    ints and floats survive that round trip exactly (their text is Python's repr).
+    """
+    for table in pipeline.landing_tables():
+        columns = LANDING_COLUMNS[table.source]
+        values = list(zip(*rows[table.source])) or [()] * len(columns)
+        view = f"{table.name}_rows"
+        connection.register(view, {name: np.array(column, dtype=object)
+                                   for name, column in zip(columns, values)})
+        typed = ", ".join(f'cast("{name}" as {kind}) as "{name}"'
+                          for name, kind in columns.items())
+        connection.execute(f"create or replace table {table.name} as select {typed} from {view}")
+        connection.unregister(view)
+
+
 def statement_parameters(sql: str, options: dict[str, bool]) -> dict[str, bool]:
     """The options a statement mentions: DuckDB rejects parameters that a statement does not use."""
     return {name: value for name, value in options.items() if f"${name}" in sql}
@@ -259,6 +264,7 @@ def statement_parameters(sql: str, options: dict[str, bool]) -> dict[str, bool]:
 def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSENT_MODE,
                   ml_match: str = pipeline.DEFAULT_ML_MATCH,
                   connection: duckdb.DuckDBPyConnection | None = None,
+                  accepted_rows: dict[str, list[tuple]] | None = None,
                   ) -> duckdb.DuckDBPyConnection:
     """Build all eight catalog tables from ``<landing_root>/<source>/landing/*.json``.
 
@@ -271,6 +277,9 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
     connection
         Where to create the tables (replacing same-named ones); a new in-memory database
         (without a progress bar) if None.
+    accepted_rows
+        Landing rows per source in schema order, e.g. ``reference_landing.accepted_rows(lake)``
+        for dirty data; when given, the landing files are not read.
 
     Returns
     -------
@@ -281,7 +290,10 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
         connection = duckdb.connect()
         # A progress bar on stderr would litter test and benchmark output.
         connection.execute("set enable_progress_bar = false")
-    load_landing(connection, Path(landing_root))
+    if accepted_rows is None:
+        load_landing(connection, Path(landing_root))
+    else:
+        load_landing_rows(connection, accepted_rows)
     options = {"since_consent": consent_mode == "since_consent",
                "match_device": ml_match == "device"}
     for table in pipeline.output_tables():
@@ -293,8 +305,9 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
 
 def zone_counts(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSENT_MODE,
                 ml_match: str = pipeline.DEFAULT_ML_MATCH,
-                connection: duckdb.DuckDBPyConnection | None = None) -> dict[str, int]:
+                connection: duckdb.DuckDBPyConnection | None = None,
+                accepted_rows: dict[str, list[tuple]] | None = None) -> dict[str, int]:
     """Row counts of all eight catalog tables, in ``pipeline.TABLES`` order."""
-    zones = compute_zones(landing_root, consent_mode, ml_match, connection)
+    zones = compute_zones(landing_root, consent_mode, ml_match, connection, accepted_rows)
     return {table.name: zones.execute(f"select count(*) from {table.name}").fetchone()[0]
             for table in pipeline.TABLES}

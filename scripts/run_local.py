@@ -12,6 +12,7 @@ tables and the quarantined lines is printed, and the run report is written to
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import runpy
@@ -19,6 +20,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Iterator
 
 from scripts import pipeline
@@ -103,34 +105,56 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
-def count_rows(spark, lake: Path, rejected: dict[str, int]) -> dict[str, int | None]:
-    """Rows of every table (None where a table has not been written yet).
+def load_job_module(job: GlueJob) -> ModuleType:
+    """Import a Glue script as a module without running its main() (needs ``activate()``)."""
+    spec = importlib.util.spec_from_file_location(f"glue_job_{job.name}", REPO_ROOT / job.script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    Output tables are Parquet, whose footers hold the row counts. Landing tables count the
-    records the jobs accepted: non-blank lines (Spark's JSON reader skips blank ones) minus the
-    lines the jobs quarantined.
+
+def landing_reader(table: pipeline.Table) -> GlueJob:
+    """The job that reads a landing table (its extract_landing applies the landing rules)."""
+    return next(j for j in pipeline.JOBS if table.name in j.inputs)
+
+
+def count_landing(spark, lake: Path) -> tuple[dict[str, int | None], dict[str, int], dict]:
+    """(accepted records per landing table, quarantined records per source, warnings).
+
+    Counted with the very reader the jobs use, so accepted + quarantined is every record.
     """
+    accepted_counts: dict[str, int | None] = {}
+    rejected: dict[str, int] = {}
+    warnings = {}
+    for table in pipeline.landing_tables():
+        if not any(Path(table.location(lake)).glob("*")):
+            accepted_counts[table.name], rejected[table.source] = None, 0
+            continue
+        accepted, quarantined = load_job_module(landing_reader(table)).extract_landing(
+            spark, str(lake))
+        accepted_counts[table.name], rejected[table.source] = accepted.count(), quarantined.count()
+        if table.source == "customer":
+            warnings["shared_serial_numbers"] = shared_serial_numbers(accepted)
+    return accepted_counts, rejected, warnings
+
+
+def shared_serial_numbers(customers) -> int:
+    """Serial numbers that belong to more than one email: a fulfilment defect worth knowing
+    about (the zone rules keep such devices from multiplying rows)."""
+    from pyspark.sql.functions import countDistinct
+
+    return (customers.where("serialNumber is not null").groupBy("serialNumber")
+            .agg(countDistinct("email").alias("owners")).where("owners > 1").count())
+
+
+def count_outputs(spark, lake: Path) -> dict[str, int | None]:
+    """Rows of every output table (Parquet footers hold them); None where not written yet."""
     counts: dict[str, int | None] = {}
-    for table in pipeline.TABLES:
+    for table in pipeline.output_tables():
         location = Path(table.location(lake))
-        if not any(location.glob("*")):
-            counts[table.name] = None
-        elif table.is_landing:
-            lines = spark.read.text(str(location), recursiveFileLookup=True)
-            counts[table.name] = lines.where("trim(value) != ''").count() - rejected[table.source]
-        else:
-            counts[table.name] = spark.read.parquet(str(location)).count()
+        has_data = any(location.glob("*.parquet"))
+        counts[table.name] = spark.read.parquet(str(location)).count() if has_data else None
     return counts
-
-
-def count_rejected(spark, lake: Path) -> dict[str, int]:
-    """Quarantined landing lines per source (JSON lines files written by the landing jobs)."""
-    rejected = {}
-    for source in pipeline.SOURCES:
-        quarantine = lake / source / "quarantine"
-        files = list(quarantine.glob("*.json"))
-        rejected[source] = spark.read.text([str(f) for f in files]).count() if files else 0
-    return rejected
 
 
 def render_counts(counts: dict[str, int | None], rejected: dict[str, int]) -> str:
@@ -164,10 +188,13 @@ def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str],
             raise CliError(f"job {job.name} failed: {first_line(error)} "
                            f"(Spark log: {lake / '_logs' / 'spark.log'})") from error
         seconds[job.name] = round(progress.seconds, 2)
-    rejected = count_rejected(spark, lake)
+    with JobProgress("counting the records of every table", spark.sparkContext):
+        landing, rejected, warnings = count_landing(spark, lake)
+        outputs = count_outputs(spark, lake)
     return {"options": {"consent_mode": options["consent_mode"], "ml_match": options["ml_match"]},
-            "tables": count_rows(spark, lake, rejected),
+            "tables": {t.name: landing.get(t.name, outputs.get(t.name)) for t in pipeline.TABLES},
             "rejected": rejected,
+            "warnings": warnings,
             "seconds": seconds}
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from scripts import pipeline
+from scripts import pipeline, run_local
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 UDACITY_DATA = REPO_ROOT.parent / "shared" / "data" / "udacity-starter"
@@ -23,11 +22,7 @@ def load_job_module(job_name: str) -> ModuleType:
 
     The local awsglue runtime must be on sys.path first; tests/conftest.py puts it there.
     """
-    path = REPO_ROOT / "glue_jobs" / f"{job_name}.py"
-    spec = importlib.util.spec_from_file_location(f"glue_job_{job_name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return run_local.load_job_module(pipeline.job(job_name))
 
 
 def copy_landing(source_root: Path, lake: Path) -> Path:

@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from scripts import pipeline
-from scripts.generate_data import LandingExistsError, generate, landing_folder
+from scripts.generate_data import LandingExistsError, generate, landing_folder, manifest_path
 from scripts.reference_duckdb import LANDING_COLUMNS, compute_zones, zone_counts
+from scripts.reference_landing import Record, read_source, summarize
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_SCALE = 0.05
+# Dirty data must show every defect even at the smallest scale.
+DIRTY_SCALE = 0.01
+REASONS = ["duplicate field", "malformed JSON", "missing key field", "truncated object",
+           "wrong type"]
 JSON_TYPES = {"varchar": str, "bigint": int, "integer": int, "double": float}
 
 
@@ -216,6 +223,9 @@ def test_cli_overwrite_replaces_only_landing_folders(tmp_path: Path) -> None:
     ["--files-per-source", "0"],
     ["--seed", "-3"],
     ["--colour", "blue"],
+    ["--dirty-rate", "0.1"],
+    ["--dirty", "--dirty-rate", "1.5"],
+    ["--dirty", "--dirty-rate", "nan"],
     [],
 ])
 def test_cli_mistakes_exit_2_with_one_line(tmp_path: Path, mistake: list[str]) -> None:
@@ -225,3 +235,180 @@ def test_cli_mistakes_exit_2_with_one_line(tmp_path: Path, mistake: list[str]) -
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "lake").exists()
+
+
+# --- dirty data ----------------------------------------------------------------------------------
+
+
+def raw_lines(lake: Path, source: str) -> list[str]:
+    """Every physical line of a source's landing files, line ends removed."""
+    return [line for path in sorted(landing_folder(lake, source).iterdir())
+            for line in path.read_text(encoding="utf-8").split("\n")]
+
+
+@pytest.fixture(scope="module")
+def dirty_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    """A dirty lake at the smallest scale, and the record counts ``generate`` returned."""
+    lake = tmp_path_factory.mktemp("dirty_lake")
+    return lake, generate(lake, scale=DIRTY_SCALE, dirty=True)
+
+
+@pytest.fixture(scope="module")
+def dirty_records(dirty_lake: tuple[Path, dict[str, int]]) -> dict[str, list[Record]]:
+    return {source: read_source(dirty_lake[0], source) for source in pipeline.SOURCES}
+
+
+def test_dirty_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
+    generate(tmp_path / "a", scale=0.02, seed=7, dirty=True)
+    generate(tmp_path / "b", scale=0.02, seed=7, dirty=True)
+    assert landing_files(tmp_path / "a") == landing_files(tmp_path / "b")
+    assert manifest_path(tmp_path / "a").read_bytes() == manifest_path(tmp_path / "b").read_bytes()
+
+
+def test_clean_lake_has_nothing_to_quarantine(small_lake: Path) -> None:
+    for source in pipeline.SOURCES:
+        records = read_source(small_lake, source)
+        assert summarize(records) == {"accepted": len(landing_lines(small_lake, source)),
+                                      "quarantined": 0, "by_reason": {}}
+
+
+@pytest.mark.parametrize("source", pipeline.SOURCES)
+def test_dirty_lake_has_every_quarantine_reason(dirty_records: dict, source: str) -> None:
+    assert list(summarize(dirty_records[source])["by_reason"]) == REASONS
+
+
+@pytest.mark.parametrize("source", pipeline.SOURCES)
+def test_dirty_lake_accepts_exactly_the_generated_records(dirty_lake: tuple,
+                                                          dirty_records: dict,
+                                                          source: str) -> None:
+    # Defects that make a record unreadable are extra lines: none of the data set is lost.
+    _, written = dirty_lake
+    assert summarize(dirty_records[source])["accepted"] == written[source]
+
+
+@pytest.mark.parametrize("source", pipeline.SOURCES)
+def test_manifest_counts_the_quarantined_lines(dirty_lake: tuple, dirty_records: dict,
+                                               source: str) -> None:
+    lake, _ = dirty_lake
+    injected = json.loads(manifest_path(lake).read_text())["defects"][source]
+    broken = ("garbage_line", "unbalanced_braces", "wrong_type", "missing_key_field",
+              "duplicate_field", "truncated_last_line")
+    assert summarize(dirty_records[source])["quarantined"] == sum(injected[k] for k in broken)
+
+
+@pytest.mark.parametrize("source", pipeline.SOURCES)
+def test_objects_back_to_back_with_and_without_comma(dirty_lake: tuple, dirty_records: dict,
+                                                     source: str) -> None:
+    lake, _ = dirty_lake
+    per_line = defaultdict(list)
+    for record in dirty_records[source]:
+        per_line[(record.source_file, record.line_number)].append(record.reason)
+    assert any(len(reasons) > 1 and reasons.count(None) == len(reasons)
+               for reasons in per_line.values())
+    lines = raw_lines(lake, source)
+    assert any(re.search(r"\}\s?\{", line) for line in lines)
+    assert any(re.search(r"\}\s?,\s?\{", line) for line in lines)
+
+
+@pytest.mark.parametrize("source", pipeline.SOURCES)
+def test_trailing_commas_and_blank_lines(dirty_lake: tuple, source: str) -> None:
+    lines = raw_lines(dirty_lake[0], source)
+    assert any(line.rstrip("\r").endswith("},") for line in lines)
+    assert any(not line.strip() for line in lines[:-1])  # the last split of a file is no line
+
+
+@pytest.mark.parametrize("source", pipeline.SOURCES)
+def test_a_file_cut_off_mid_object_and_an_empty_file(dirty_lake: tuple, dirty_records: dict,
+                                                      source: str) -> None:
+    folder = landing_folder(dirty_lake[0], source)
+    contents = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert b"" in contents.values()
+    cut = [name for name, content in contents.items() if content and not content.endswith(b"\n")]
+    last = {}
+    for record in dirty_records[source]:
+        last[record.source_file] = record
+    assert cut and all(last[name].reason == "truncated object" for name in cut)
+
+
+def test_customer_lines_of_one_file_end_in_crlf(dirty_lake: tuple) -> None:
+    folder = landing_folder(dirty_lake[0], "customer")
+    crlf = [p.name for p in folder.iterdir() if p.read_bytes().count(b"\r\n") > 0]
+    assert len(crlf) == 1
+
+
+@pytest.mark.parametrize(("source", "spelling"), [("accelerometer", "timeStamp"),
+                                                  ("step_trainer", "SerialNumber")])
+def test_a_whole_file_spells_a_key_differently_and_is_accepted(dirty_records: dict, source: str,
+                                                               spelling: str) -> None:
+    standard = f'"{spelling.lower()}":' if source == "accelerometer" else '"serialNumber":'
+    respelled = [r for r in dirty_records[source]
+                 if f'"{spelling}":' in r.text and standard not in r.text]
+    assert len(respelled) > 10
+    assert all(r.reason is None for r in respelled)
+    assert len({r.source_file for r in respelled}) == 1
+
+
+def test_numbers_written_as_strings_are_accepted(dirty_records: dict) -> None:
+    quoted = [r for r in dirty_records["accelerometer"]
+              if re.search(r'"timestamp":\s*"[0-9]+"', r.text, re.IGNORECASE)]
+    assert quoted and all(r.reason is None for r in quoted)
+
+
+def test_dirty_customers_still_withdraw_consent_in_a_later_record(dirty_records: dict) -> None:
+    email, updated, research = (list(LANDING_COLUMNS["customer"]).index(c)
+                                for c in ("email", "lastUpdateDate", "shareWithResearchAsOfDate"))
+    history = defaultdict(list)
+    for record in dirty_records["customer"]:
+        if record.reason is None:
+            history[record.values[email]].append(record.values)
+    withdrawn = [email for email, rows in history.items()
+                 if max(rows, key=lambda r: r[updated])[research] is None
+                 and any(r[research] is not None for r in rows)]
+    assert withdrawn
+
+
+def test_thirty_serials_shared_by_nearly_all_customers_at_scale_one(tmp_path: Path) -> None:
+    generate(tmp_path, scale=1, dirty=True)
+    emails_per_serial = defaultdict(set)
+    for record in read_source(tmp_path, "customer"):
+        if record.reason is None:
+            emails_per_serial[record.values[4]].add(record.values[1])
+    shared = {serial: emails for serial, emails in emails_per_serial.items() if len(emails) > 1}
+    assert len(shared) == 30
+    assert sum(len(emails) for emails in shared.values()) == 999
+
+
+def test_step_trainer_readings_carry_the_shared_serials(dirty_records: dict) -> None:
+    owners = defaultdict(set)
+    for record in dirty_records["customer"]:
+        if record.reason is None:
+            owners[record.values[4]].add(record.values[1])
+    shared = {serial for serial, emails in owners.items() if len(emails) > 1}
+    read_serials = {r.values[1] for r in dirty_records["step_trainer"] if r.reason is None}
+    assert shared and read_serials & set(owners) == shared
+
+
+@pytest.mark.parametrize("rate", [0.02, 0.2])
+def test_dirty_rate_sets_the_share_of_defective_lines(tmp_path: Path, rate: float) -> None:
+    written = generate(tmp_path, scale=0.1, dirty=True, dirty_rate=rate)
+    quarantined = summarize(read_source(tmp_path, "accelerometer"))["quarantined"]
+    # Half the record defect kinds are unreadable extra lines.
+    assert rate / 3 <= quarantined / written["accelerometer"] <= rate * 2 / 3
+
+
+def test_manifest_records_the_parameters(dirty_lake: tuple, small_lake: Path) -> None:
+    dirty = json.loads(manifest_path(dirty_lake[0]).read_text())
+    assert dirty["parameters"] == {"scale": DIRTY_SCALE, "seed": 42, "files_per_source": 4,
+                                   "dirty": True, "dirty_rate": 0.02}
+    assert list(dirty["defects"]) == list(pipeline.SOURCES)
+    assert dirty["shared_serials"] == {"serials": 5, "customers": 10}
+    clean = json.loads(manifest_path(small_lake).read_text())
+    assert (clean["parameters"]["dirty"], clean["defects"], clean["shared_serials"]) == (
+        False, None, None)
+
+
+def test_cli_writes_dirty_data(tmp_path: Path) -> None:
+    result = run_cli("--lake", str(tmp_path), "--scale", "0.01", "--dirty", "--dirty-rate", "0.1")
+    assert result.returncode == 0, result.stderr
+    assert "record defects" in result.stdout and "dirty rate 0.1" in result.stdout
+    assert json.loads(manifest_path(tmp_path).read_text())["parameters"]["dirty_rate"] == 0.1

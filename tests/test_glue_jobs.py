@@ -208,21 +208,6 @@ def test_job_arguments_default_and_validate():
                                   "--ml_match", "fuzzy"])
 
 
-def test_landing_reader_quarantines_a_malformed_line_with_its_reason(spark, tmp_path):
-    (tmp_path / "part-1.json").write_text(
-        '{"user": "a@x", "timestamp": 1, "x": 1.0, "y": 0.0, "z": 0.0}\n'
-        '{"user": "a@x", "timestamp": "not a number", "x": 1.0}\n'
-        '{"user": "b@x", "timest\n')
-    accepted, quarantined = ACCELEROMETER_JOB.read_landing(spark, str(tmp_path),
-                                                           ACCELEROMETER_SCHEMA)
-    equal(accepted, [("a@x", 1, 1.0, 0.0, 0.0)], ACCELEROMETER_SCHEMA, spark)
-    rejected = sorted(quarantined.collect())
-    assert [r.record for r in rejected] == [
-        '{"user": "a@x", "timestamp": "not a number", "x": 1.0}', '{"user": "b@x", "timest']
-    assert all(r.source_file.endswith("part-1.json") for r in rejected)
-    assert {r.reason for r in rejected} == {"malformed JSON or a value of the wrong type"}
-
-
 def plumbing_blocks(source: str) -> dict[str, str]:
     """The marked blocks of shared code in a script, by their opening marker."""
     blocks, current = {}, None
@@ -254,6 +239,20 @@ def test_script_declares_the_tables_of_the_pipeline_definition(job):
     module = load_job_module(job.name)
     assert module.SOURCES == {name: pipeline.table(name).path for name in job.inputs}
     assert module.TARGET == {job.output: pipeline.table(job.output).path}
+
+
+@pytest.mark.parametrize("source", pipeline.SOURCES)
+def test_script_landing_schema_and_key_fields_equal_the_pipeline_definition(source):
+    """The scripts keep their own copies (they upload alone); these must not drift."""
+    reader = next(j for j in pipeline.JOBS if pipeline.landing_table(source).name in j.inputs)
+    module = load_job_module(reader.name)
+    prefix = source.upper()
+    schema = getattr(module, f"{prefix}_LANDING_SCHEMA")
+    assert {f.name: f.dataType.simpleString() for f in schema.fields} == \
+        pipeline.LANDING_SCHEMAS[source]
+    assert [f.name for f in schema.fields] == list(pipeline.LANDING_SCHEMAS[source])
+    assert sorted(getattr(module, f"{prefix}_LANDING_KEY_FIELDS")) == sorted(
+        pipeline.KEY_FIELDS[source])
 
 
 ALLOWED_IMPORT_ROOTS = {"awsglue", "pyspark", "sys"}

@@ -13,7 +13,9 @@ import duckdb
 import pytest
 
 from scripts import pipeline
+from scripts.generate_data import generate
 from scripts.reference_duckdb import LANDING_COLUMNS, ZONE_SQL, compute_zones, zone_counts
+from scripts.reference_landing import accepted_rows, read_source, summarize
 
 UDACITY = Path(__file__).resolve().parents[2] / "shared/data/udacity-starter"
 
@@ -73,8 +75,7 @@ def customer_row(record: dict) -> tuple:
 def write_lake(root: Path, customers: list[dict], readings: list[dict], steps: list[dict]) -> Path:
     """Write one landing file per source under ``root`` (a lake root) and return ``root``."""
     for source, records in zip(pipeline.SOURCES, (customers, readings, steps)):
-        (landing,) = [t for t in pipeline.landing_tables() if t.source == source]
-        folder = Path(landing.location(root))
+        folder = Path(pipeline.landing_table(source).location(root))
         folder.mkdir(parents=True)
         (folder / "part-0001.json").write_text("".join(json.dumps(r) + "\n" for r in records))
     return root
@@ -243,3 +244,84 @@ def test_compute_zones_uses_the_given_connection(tmp_path: Path) -> None:
     write_lake(tmp_path, [customer(ANA, ANA_DEVICE)], [reading(ANA, 5)], [step(5, ANA_DEVICE)])
     assert compute_zones(tmp_path, connection=given) is given
     assert given.execute("select count(*) from machine_learning_curated").fetchone() == (1,)
+
+
+# --- zones of dirty data, from the records the landing reference accepts -----------------------
+
+
+def count(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return connection.execute(sql).fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def dirty_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Dirty data with 30 serial numbers shared by all 200 customers."""
+    lake = tmp_path_factory.mktemp("dirty_lake")
+    generate(lake, scale=0.2, seed=3, dirty=True)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def dirty_zones(dirty_lake: Path) -> duckdb.DuckDBPyConnection:
+    return compute_zones(dirty_lake, accepted_rows=accepted_rows(dirty_lake))
+
+
+def test_rows_and_files_give_the_same_zones_on_clean_data(tmp_path: Path) -> None:
+    generate(tmp_path, scale=0.05, seed=5)
+    from_files = compute_zones(tmp_path)
+    from_rows = compute_zones(tmp_path, accepted_rows=accepted_rows(tmp_path))
+    for table in pipeline.TABLES:
+        assert rows(from_rows, table.name) == rows(from_files, table.name), table.name
+    assert count(from_rows, "select count(*) from accelerometer_landing") > 0
+
+
+def test_given_rows_keep_their_types_and_nulls(tmp_path: Path) -> None:
+    big = 2 ** 63 - 1
+    given = {"customer": [customer_row(customer(ANA, ANA_DEVICE, research=None))],
+             "accelerometer": [(ANA, big, 0.1 + 0.2, None, float("inf"))],
+             "step_trainer": []}
+    connection = compute_zones(tmp_path, accepted_rows=given)
+    assert rows(connection, "customer_landing") == given["customer"]
+    assert rows(connection, "accelerometer_landing") == given["accelerometer"]
+    assert connection.execute("select typeof(timestamp), typeof(x) from accelerometer_landing"
+                              ).fetchone() == ("BIGINT", "DOUBLE")
+    assert rows(connection, "step_trainer_landing") == []
+
+
+def test_dirty_landing_tables_hold_exactly_the_accepted_records(
+        dirty_lake: Path, dirty_zones: duckdb.DuckDBPyConnection) -> None:
+    for table in pipeline.landing_tables():
+        accepted = summarize(read_source(dirty_lake, table.source))["accepted"]
+        assert count(dirty_zones, f"select count(*) from {table.name}") == accepted
+
+
+def test_dirty_data_shares_serials_between_curated_customers(
+        dirty_zones: duckdb.DuckDBPyConnection) -> None:
+    # Not a test of the rules: proof that the data below exercises the shared-serial trap.
+    assert count(dirty_zones, "select count(*) - count(distinct serialNumber) "
+                              "from customer_curated") > 0
+    assert count(dirty_zones, """
+        select count(*) from step_trainer_trusted as s
+        inner join customer_curated as c on c.serialNumber = s.serialNumber
+    """) > count(dirty_zones, "select count(*) from step_trainer_trusted")
+
+
+def test_shared_serials_never_duplicate_step_trainer_rows(
+        dirty_zones: duckdb.DuckDBPyConnection) -> None:
+    assert count(dirty_zones, "select count(*) from step_trainer_trusted") == count(
+        dirty_zones, "select count(*) from (select distinct * from step_trainer_trusted)") > 0
+
+
+def test_device_match_keeps_each_pair_of_readings_once(
+        dirty_zones: duckdb.DuckDBPyConnection) -> None:
+    # customer_curated has one row per email, so joining through it yields each (step reading,
+    # phone reading) pair with an owner in common exactly once.
+    assert count(dirty_zones, "select count(*) - count(distinct email) from customer_curated") == 0
+    pairs = count(dirty_zones, """
+        select count(*)
+        from accelerometer_trusted as a
+        inner join customer_curated as c on c.email = a.user
+        inner join step_trainer_trusted as s
+            on s.sensorReadingTime = a.timestamp and s.serialNumber = c.serialNumber
+    """)
+    assert count(dirty_zones, "select count(*) from machine_learning_curated") == pairs > 0
