@@ -11,9 +11,11 @@ SEED ?= 42
 CONSENT_MODE ?= registered
 ML_MATCH ?= device
 DATABASE ?= stedi
+SCALES ?= 1,10,100
+REPEAT ?= 3
 
 .PHONY: help setup run data data-udacity test query check ddl deploy destroy moto-server \
-	workflow-picture clean
+	workflow-picture bench clean
 
 help:
 	@echo "make run            generate the default data into $(LAKE)/ if missing, run the pipeline"
@@ -27,6 +29,8 @@ help:
 	@echo "make destroy BUCKET=b remove what deploy made (DESTROY_ARGS='--yes [--delete-data]')"
 	@echo "make moto-server    a local moto server on port 5000 to try deploy without AWS"
 	@echo "make workflow-picture  redraw img/workflow.png from scripts/pipeline.py"
+	@echo "make bench          Spark vs DuckDB: time and memory per scale, into bench/results/"
+	@echo "                    (SCALES=$(SCALES) REPEAT=$(REPEAT); data is kept in bench/data/)"
 	@echo "options: LAKE=dir CONSENT_MODE=registered|since_consent ML_MATCH=device|timestamp"
 
 # Spark 3.5 (Glue 5.0) runs on Java 17 (11 also works); without one, a JDK 17 comes from PyPI.
@@ -90,6 +94,9 @@ ddl: $(STAMP)
 
 workflow-picture: $(STAMP)
 	$(PY) -m scripts.draw_workflow --out img/workflow.png
+
+bench: $(STAMP)
+	$(PY) -m scripts.bench --scales $(SCALES) --repeat $(REPEAT)
 
 clean:
 	rm -rf $(LAKE) .pytest_cache

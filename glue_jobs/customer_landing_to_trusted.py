@@ -12,6 +12,7 @@ Arguments: --JOB_NAME --lake_root [--database stedi] [--consent_mode registered|
 [--ml_match device|timestamp]; every job takes all of them, this one depends on none of the options.
 """
 
+import json
 import sys
 
 from awsglue.context import GlueContext
@@ -20,14 +21,13 @@ from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 from pyspark.sql import Column, DataFrame, SparkSession, Window
-from pyspark.sql.functions import (array, array_compact, array_distinct, array_join, coalesce, col,
-                                   concat, from_json, lit, lower, map_keys,
+from pyspark.sql.functions import (array_distinct, array_join, coalesce, col, concat, concat_ws,
+                                   from_json, lit, lower, map_from_arrays, map_keys, map_values,
                                    monotonically_increasing_id, posexplode, regexp_replace, size,
-                                   split, transform_keys, when)
+                                   split, when)
 from pyspark.sql.functions import max as max_
 from pyspark.sql.functions import min as min_
 from pyspark.sql.functions import sum as sum_
-from pyspark.sql.functions import transform as transform_array  # the job's transform() is ours
 from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, LongType, MapType, StringType,
                                StructField, StructType)
 
@@ -82,6 +82,21 @@ final as (
         shareWithResearchAsOfDate, shareWithPublicAsOfDate, shareWithFriendsAsOfDate
     from latest
     where shareWithResearchAsOfDate is not null
+)
+
+select * from final
+"""
+SHARED_SERIALS_LOG = "shared serial numbers:"
+SHARED_SERIALS_SQL = """
+with owners as (
+    select serialNumber, count(distinct email) as emails
+    from {customers}
+    where serialNumber is not null
+    group by serialNumber
+),
+
+final as (
+    select count(*) as shared_serial_numbers from owners where emails > 1
 )
 
 select * from final
@@ -180,6 +195,8 @@ INTEGER_TEXT = r"\A-?[0-9]+\z"
 DECIMAL_TEXT = r"\A[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\z"
 # Strict JSON, as a JSON SerDe reads it (Spark would also take 'single quotes').
 STRICT_JSON = {"allowSingleQuotes": "false"}
+LANDING_COUNTS_LOG = "landing records:"
+KEY_SEPARATOR = "\u0001"  # cannot occur in a field name of these sources
 
 
 def landing_fragments(spark: SparkSession, path: str) -> DataFrame:
@@ -216,9 +233,14 @@ def typed_field(fields: Column, field: StructField) -> tuple[Column, Column]:
 
 
 def names_where(flags: list[tuple[str, Column]]) -> Column:
-    """The names whose flag is true, comma-separated ('' when none)."""
-    return array_join(array_compact(array(*[when(flag, lit(name)) for name, flag in flags])),
-                      ", ")
+    """The names whose flag is true, comma-separated ('' when none); concat_ws skips nulls."""
+    return concat_ws(", ", *[when(flag, lit(name)) for name, flag in flags])
+
+
+def lowercase_keys(keys: Column) -> Column:
+    """The keys in lowercase. Joined, lowered and split again: a lambda (transform) would make
+    Spark evaluate every record through its interpreter instead of generated code."""
+    return split(lower(array_join(keys, KEY_SEPARATOR)), KEY_SEPARATOR)
 
 
 def check_records(records: DataFrame, schema: StructType, key_fields: list[str]) -> DataFrame:
@@ -227,7 +249,8 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
     Field names match case-insensitively, as Athena's JSON SerDes match them. Rules in order:
     one whole JSON object; no two field names equal but for case; every value of its field's
     type; every key field present. Each step is its own projection so that the JSON is parsed
-    once per record (Spark does not share one expression between the branches of a CASE).
+    once per record (Spark does not share one expression between the branches of a CASE), and
+    no step uses a lambda, which Spark cannot compile.
     """
     # Wrapped in brackets, a text parses only if it is whole: from_json alone would read the
     # first object of '{...} xyz' and ignore the rest.
@@ -235,10 +258,14 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
         concat(lit("["), col("text"), lit("]")), ArrayType(MapType(StringType(), StringType())),
         STRICT_JSON))
     single = parsed.withColumn("_object", when(size("_objects") == 1, col("_objects")[0]))
-    named = single.select(
-        "*", transform_keys("_object", lambda key, _: lower(key)).alias("_fields"),
-        (size(array_distinct(transform_array(map_keys("_object"), lower)))
-         < size(array_distinct(map_keys("_object")))).alias("_case_duplicates"))
+    keyed = single.select("*", map_keys("_object").alias("_names"),
+                          lowercase_keys(map_keys("_object")).alias("_lower_names"))
+    named = keyed.select(
+        "*",
+        when(size("_names") > 0, map_from_arrays("_lower_names", map_values("_object")))
+        .alias("_fields"),
+        (size(array_distinct("_lower_names")) < size(array_distinct("_names")))
+        .alias("_case_duplicates"))
     typed = {f.name: typed_field(col("_fields"), f) for f in schema.fields}
     valued = named.select("*", *[value.alias(name) for name, (value, _) in typed.items()],
                           names_where([(n, wrong) for n, (_, wrong) in typed.items()])
@@ -293,13 +320,18 @@ def read_landing(spark: SparkSession, path: str, schema: StructType,
     return accepted, quarantined
 
 
-def load_quarantine(glue_context: GlueContext, quarantined: DataFrame, lake_root: str,
-                    relative_path: str) -> None:
-    """Rejected records as JSON lines with their reason; replaced on every run like the zones."""
+def load_quarantine(glue_context: GlueContext, source: str, accepted: DataFrame,
+                    quarantined: DataFrame, lake_root: str, relative_path: str) -> None:
+    """Rejected records as JSON lines with their reason, replaced on every run like the zones;
+    then the source's record accounting goes to the job log (CloudWatch on AWS; the local
+    runner reads it for its report)."""
     path = f"{lake_root}/{relative_path}/"
     glue_context.purge_s3_path(path, options={"retentionPeriod": 0})
-    if not quarantined.isEmpty():
+    rejected = quarantined.count()
+    if rejected:
         quarantined.write.mode("append").json(path)
+    counts = {"source": source, "accepted": accepted.count(), "quarantined": rejected}
+    glue_context.get_logger().info(f"{LANDING_COUNTS_LOG} {json.dumps(counts)}")
 # --- end of landing reader ---------------------------------------------------------------------
 
 
@@ -316,6 +348,13 @@ def transform(customer_landing: DataFrame) -> DataFrame:
                                              customer_landing=customer_landing)
 
 
+def shared_serial_numbers(customer_landing: DataFrame) -> int:
+    """Serial numbers that belong to more than one email: a fulfilment defect worth a warning
+    (the zone rules keep such devices from multiplying rows)."""
+    return customer_landing.sparkSession.sql(SHARED_SERIALS_SQL,
+                                             customers=customer_landing).first()[0]
+
+
 def main() -> None:
     args = resolve_arguments(sys.argv)
     glue_context = GlueContext(SparkContext.getOrCreate())
@@ -324,7 +363,11 @@ def main() -> None:
 
     customer_landing, quarantined = extract_landing(glue_context.spark_session,
                                                     args["lake_root"])
-    load_quarantine(glue_context, quarantined, args["lake_root"], QUARANTINE)
+    load_quarantine(glue_context, "customer", customer_landing, quarantined,
+                    args["lake_root"], QUARANTINE)
+    shared = shared_serial_numbers(customer_landing)
+    if shared:
+        glue_context.get_logger().warn(f"{SHARED_SERIALS_LOG} {shared}")
     [(table_name, relative_path)] = TARGET.items()
     load(glue_context, transform(customer_landing), args["lake_root"], args["database"],
          table_name, relative_path)

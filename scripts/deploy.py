@@ -14,6 +14,7 @@ unless --no-run, a run of the jobs in dependency order and every table's row cou
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ DEFAULT_ROLE = "stedi-glue-service-role"
 GLUE_VERSION = "5.0"
 WORKER_TYPE = "G.1X"
 WORKERS = 2
-DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
+# Worker types of Glue 5.0 Spark jobs and their DPUs (G.025X is for streaming jobs only).
+DPU_PER_WORKER = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
 # Glue's published on-demand price per DPU-hour for Spark jobs (us-east-1); billed per second
 # with a one-minute minimum on Glue 5.0.
 PRICE_PER_DPU_HOUR = 0.44
@@ -55,6 +57,12 @@ class DeployConfig:
     schedule: str | None = None
     run: bool = True
     dry_run: bool = False
+    worker_type: str = WORKER_TYPE
+    workers: int = WORKERS
+    job_workers: tuple[tuple[str, int], ...] = ()  # per-job overrides of ``workers``
+
+    def workers_of(self, job_name: str) -> int:
+        return dict(self.job_workers).get(job_name, self.workers)
 
     @property
     def lake_root(self) -> str:
@@ -79,8 +87,8 @@ def job_definition(job: pipeline.GlueJob, config: DeployConfig, role_arn: str) -
         "Command": {"Name": "glueetl", "PythonVersion": "3",
                     "ScriptLocation": f"{config.lake_root}/{script_key(job)}"},
         "GlueVersion": GLUE_VERSION,
-        "WorkerType": WORKER_TYPE,
-        "NumberOfWorkers": WORKERS,
+        "WorkerType": config.worker_type,
+        "NumberOfWorkers": config.workers_of(job.name),
         "Timeout": JOB_TIMEOUT_MINUTES,
         "MaxRetries": 0,
         "ExecutionProperty": {"MaxConcurrentRuns": 1},
@@ -138,10 +146,10 @@ def landing_files(landing: Path) -> list[tuple[Path, str]]:
     return files
 
 
-def dpu_hours(execution_seconds: list[int]) -> float:
-    """Billed DPU-hours of runs of the configured size (one-minute minimum per run)."""
-    dpus = WORKERS * DPU_PER_WORKER[WORKER_TYPE]
-    return sum(max(60, seconds) for seconds in execution_seconds) * dpus / 3600
+def dpu_hours(config: DeployConfig, execution_seconds: dict[str, int]) -> float:
+    """Billed DPU-hours of job runs of the configured sizes (one-minute minimum per run)."""
+    return sum(max(60, seconds) * config.workers_of(name) * DPU_PER_WORKER[config.worker_type]
+               for name, seconds in execution_seconds.items()) / 3600
 
 
 # --- the steps ---------------------------------------------------------------------------------
@@ -214,7 +222,9 @@ def deploy_jobs(aws: AwsClients, config: DeployConfig, role_arn: str) -> None:
     for job in pipeline.JOBS:
         outcome = glue.ensure_job(aws("glue"), job.name, job_definition(job, config, role_arn))
         say(f"  job {job.name} {outcome}")
-    say(f"✓ {len(pipeline.JOBS)} Glue jobs ({GLUE_VERSION}, {WORKERS} × {WORKER_TYPE})")
+    sizes = ", ".join(f"{j.name} {config.workers_of(j.name)}" for j in pipeline.JOBS)
+    say(f"✓ {len(pipeline.JOBS)} Glue jobs (Glue {GLUE_VERSION}, {config.worker_type} workers: "
+        f"{sizes})")
     created = glue.ensure_workflow(aws("glue"), config.workflow_name,
                                    "STEDI pipeline: landing to curated")
     for trigger in trigger_definitions(config):
@@ -224,9 +234,9 @@ def deploy_jobs(aws: AwsClients, config: DeployConfig, role_arn: str) -> None:
         + (f", scheduled {config.schedule}" if config.schedule else ""))
 
 
-def run_jobs(aws: AwsClients, config: DeployConfig) -> list[int]:
+def run_jobs(aws: AwsClients, config: DeployConfig) -> dict[str, int]:
     """Run the jobs one after the other; returns each run's execution time in seconds."""
-    seconds = []
+    seconds = {}
     jobs = pipeline.dependency_order()
     for position, job in enumerate(jobs, start=1):
         started = time.monotonic()
@@ -235,7 +245,7 @@ def run_jobs(aws: AwsClients, config: DeployConfig) -> list[int]:
         run = glue.wait_for_job_run(
             aws("glue"), job.name, run_id, timeout_seconds=JOB_TIMEOUT_MINUTES * 60 + 300,
             on_state=lambda state: say(f"{label} {state} ({time.monotonic() - started:.0f} s)"))
-        seconds.append(int(run.get("ExecutionTime", 0)))
+        seconds[job.name] = int(run.get("ExecutionTime", 0))
     say(f"✓ {len(jobs)} jobs succeeded")
     return seconds
 
@@ -264,9 +274,9 @@ def planned_steps(config: DeployConfig, files: list[tuple[Path, str]]) -> list[s
     return steps
 
 
-def print_summary(config: DeployConfig, counts: dict[str, str], seconds: list[int]) -> None:
+def print_summary(config: DeployConfig, counts: dict[str, str], seconds: dict[str, int]) -> None:
     say(box_table(("table", "rows (Athena)"), list(counts.items()), frozenset({1})))
-    hours = dpu_hours(seconds)
+    hours = dpu_hours(config, seconds)
     say(f"Glue usage of this run: {hours:.3f} DPU-hours ≈ ${hours * PRICE_PER_DPU_HOUR:.2f} "
         f"at ${PRICE_PER_DPU_HOUR}/DPU-hour")
     say(f"Lake s3://{config.bucket}, database {config.database}, workflow "
@@ -277,6 +287,8 @@ def print_summary(config: DeployConfig, counts: dict[str, str], seconds: list[in
 
 def deploy(aws: AwsClients, config: DeployConfig) -> None:
     files = check_inputs(config)
+    if config.workers < 2:
+        raise CliError("--workers must be at least 2 (Glue's minimum for Spark jobs)")
     say("Plan:")
     for number, step in enumerate(planned_steps(config, files), start=1):
         say(f"  {number}. {step}")
@@ -314,6 +326,12 @@ def parse_arguments(argv: list[str]):
                         default=pipeline.DEFAULT_CONSENT_MODE)
     parser.add_argument("--ml-match", choices=pipeline.ML_MATCHES,
                         default=pipeline.DEFAULT_ML_MATCH)
+    parser.add_argument("--worker-type", choices=sorted(DPU_PER_WORKER), default=WORKER_TYPE)
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help="workers per job (Glue's minimum is 2)")
+    parser.add_argument("--job-workers", type=job_workers, default=(),
+                        help="per-job workers, e.g. accelerometer_landing_to_trusted=10,"
+                             "machine_learning_curated=10")
     parser.add_argument("--schedule", help='run the workflow on a schedule: "cron(0 3 * * ? *)"')
     parser.add_argument("--no-run", action="store_true", help="deploy without running the jobs")
     parser.add_argument("--dry-run", action="store_true",
@@ -322,12 +340,27 @@ def parse_arguments(argv: list[str]):
     return parser.parse_args(argv)
 
 
+def job_workers(text: str) -> tuple[tuple[str, int], ...]:
+    """Parse NAME=N[,NAME=N]; argparse turns ArgumentTypeError into one line."""
+    pairs = []
+    for item in filter(None, text.split(",")):
+        name, _, count = item.partition("=")
+        if name not in {j.name for j in pipeline.JOBS}:
+            raise argparse.ArgumentTypeError(f"unknown job {name!r} in {item!r}")
+        if not count.isdigit() or int(count) < 2:
+            raise argparse.ArgumentTypeError(f"{item}: workers must be a whole number, 2 or more")
+        pairs.append((name, int(count)))
+    return tuple(pairs)
+
+
 def config_from(args) -> DeployConfig:
     return DeployConfig(bucket=args.bucket, database=args.database, role_name=args.role_name,
                         create_role=args.create_role, vpc_id=args.vpc_id,
                         route_table_id=args.route_table_id, landing=args.landing,
                         consent_mode=args.consent_mode, ml_match=args.ml_match,
-                        schedule=args.schedule, run=not args.no_run, dry_run=args.dry_run)
+                        schedule=args.schedule, run=not args.no_run, dry_run=args.dry_run,
+                        worker_type=args.worker_type, workers=args.workers,
+                        job_workers=args.job_workers)
 
 
 def dry_run_assumptions(args) -> dict[tuple[str, str], dict]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import runpy
 import sys
@@ -118,33 +119,61 @@ def landing_reader(table: pipeline.Table) -> GlueJob:
     return next(j for j in pipeline.JOBS if table.name in j.inputs)
 
 
-def count_landing(spark, lake: Path) -> tuple[dict[str, int | None], dict[str, int], dict]:
-    """(accepted records per landing table, quarantined records per source, warnings).
+class JobLog(logging.Handler):
+    """Collects what the jobs log through glueContext.get_logger() (the local runtime sends it
+    to the Python logger "awsglue.local"): the landing jobs log their record accounting there."""
 
-    Counted with the very reader the jobs use, so accepted + quarantined is every record.
+    LANDING_COUNTS = "landing records:"
+    SHARED_SERIALS = "shared serial numbers:"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.landing: dict[str, dict] = {}
+        self.warnings: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith(self.LANDING_COUNTS):
+            counts = json.loads(message.removeprefix(self.LANDING_COUNTS))
+            self.landing[counts["source"]] = counts
+        elif message.startswith(self.SHARED_SERIALS):
+            self.warnings["shared_serial_numbers"] = int(message.split(":")[1])
+
+    @contextmanager
+    def attached(self) -> Iterator["JobLog"]:
+        logger = logging.getLogger("awsglue.local")
+        saved = logger.level, logger.propagate
+        logger.addHandler(self)
+        # The runner reports what it needs itself; the log would only clutter the terminal.
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+            logger.level, logger.propagate = saved
+
+
+def count_landing(spark, lake: Path, logged: dict[str, dict]) -> tuple[dict, dict[str, int]]:
+    """(accepted records per landing table, quarantined records per source).
+
+    The counts the landing jobs logged during this run; a landing table whose job did not run
+    is counted with that job's own reader, so accepted + quarantined is every record.
     """
     accepted_counts: dict[str, int | None] = {}
     rejected: dict[str, int] = {}
-    warnings = {}
     for table in pipeline.landing_tables():
-        if not any(Path(table.location(lake)).glob("*")):
-            accepted_counts[table.name], rejected[table.source] = None, 0
-            continue
-        accepted, quarantined = load_job_module(landing_reader(table)).extract_landing(
-            spark, str(lake))
-        accepted_counts[table.name], rejected[table.source] = accepted.count(), quarantined.count()
-        if table.source == "customer":
-            warnings["shared_serial_numbers"] = shared_serial_numbers(accepted)
-    return accepted_counts, rejected, warnings
-
-
-def shared_serial_numbers(customers) -> int:
-    """Serial numbers that belong to more than one email: a fulfilment defect worth knowing
-    about (the zone rules keep such devices from multiplying rows)."""
-    from pyspark.sql.functions import countDistinct
-
-    return (customers.where("serialNumber is not null").groupBy("serialNumber")
-            .agg(countDistinct("email").alias("owners")).where("owners > 1").count())
+        if table.source in logged:
+            counts = logged[table.source]
+        elif any(Path(table.location(lake)).glob("*")):
+            accepted, quarantined = load_job_module(landing_reader(table)).extract_landing(
+                spark, str(lake))
+            counts = {"accepted": accepted.count(), "quarantined": quarantined.count()}
+        else:
+            counts = {"accepted": None, "quarantined": 0}
+        accepted_counts[table.name], rejected[table.source] = (counts["accepted"],
+                                                               counts["quarantined"])
+    return accepted_counts, rejected
 
 
 def count_outputs(spark, lake: Path) -> dict[str, int | None]:
@@ -179,22 +208,23 @@ def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str],
     from scripts.progress import JobProgress
 
     seconds = {}
+    job_log = JobLog()
     for position, job in enumerate(jobs, start=1):
         progress = JobProgress(f"[{position}/{len(jobs)}] {job.name}", spark.sparkContext)
         try:
-            with progress:
+            with progress, job_log.attached():
                 run_job(job, lake, options)
         except Exception as error:  # a job's failure of any kind is reported, not re-raised
             raise CliError(f"job {job.name} failed: {first_line(error)} "
                            f"(Spark log: {lake / '_logs' / 'spark.log'})") from error
         seconds[job.name] = round(progress.seconds, 2)
-    with JobProgress("counting the records of every table", spark.sparkContext):
-        landing, rejected, warnings = count_landing(spark, lake)
+    with JobProgress("counting the rows of every table", spark.sparkContext):
+        landing, rejected = count_landing(spark, lake, job_log.landing)
         outputs = count_outputs(spark, lake)
     return {"options": {"consent_mode": options["consent_mode"], "ml_match": options["ml_match"]},
             "tables": {t.name: landing.get(t.name, outputs.get(t.name)) for t in pipeline.TABLES},
             "rejected": rejected,
-            "warnings": warnings,
+            "warnings": job_log.warnings,
             "seconds": seconds}
 
 
@@ -228,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(error))
     write_report(report, lake, args.report_json)
     print(render_counts(report["tables"], report["rejected"]))
+    if report["warnings"].get("shared_serial_numbers"):
+        print(f"warning: {report['warnings']['shared_serial_numbers']} serial numbers belong to "
+              "several customers (no zone multiplies their rows)")
     print(f"done in {time.perf_counter() - started:.1f}s; report: "
           f"{lake / '_reports' / 'latest.json'}")
     return 0

@@ -142,3 +142,22 @@ def test_dry_run_records_validated_calls_and_answers_reads_with_not_found():
     assert [call.describe() for call in plan.calls] == [
         "glue.GetDatabase(Name='stedi')",
         "glue.CreateDatabase(DatabaseInput={'Name': 'stedi', 'Description': 'lake'})"]
+
+
+def test_per_job_workers_override_the_default():
+    from scripts.deploy import job_workers
+
+    config = DeployConfig("stedi-demo", worker_type="G.2X", workers=3,
+                          job_workers=job_workers("machine_learning_curated=10"))
+    sizes = {j.name: (job_definition(j, config, ROLE)["WorkerType"],
+                      job_definition(j, config, ROLE)["NumberOfWorkers"]) for j in pipeline.JOBS}
+    assert sizes["machine_learning_curated"] == ("G.2X", 10)
+    assert sizes["customer_landing_to_trusted"] == ("G.2X", 3)
+
+
+def test_billed_dpu_hours_count_a_minute_at_least_per_run():
+    from scripts.deploy import dpu_hours
+
+    config = DeployConfig("stedi-demo", job_workers=(("machine_learning_curated", 10),))
+    seconds = {"customer_landing_to_trusted": 30, "machine_learning_curated": 360}
+    assert dpu_hours(config, seconds) == pytest.approx((60 * 2 + 360 * 10) / 3600)

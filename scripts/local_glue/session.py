@@ -55,5 +55,8 @@ def local_spark_session(log_file: Path, app_name: str = "stedi-local-glue",
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
+            # Local mode runs everything in the driver; Spark's 1 GB default is tight for the
+            # cached landing records at scale 100, and 2 GB keeps the process under 3 GB.
+            .config("spark.driver.memory", os.environ.get("STEDI_DRIVER_MEMORY", "2g"))
             .config("spark.driver.extraJavaOptions", logging)
             .getOrCreate())

@@ -1,0 +1,454 @@
+"""Benchmark the pipeline on Spark (the local Glue runtime) against the DuckDB reference.
+
+    python -m scripts.bench [--scales 1,10,100] [--repeat 3] [--out bench/results]
+                            [--data bench/data]
+
+For each scale, clean data is generated once into ``<data>/scale-<S>/`` (and reused while its
+generator parameters and code are unchanged). Each engine then runs ``--repeat`` times, every run a
+fresh process, so that Spark pays for its JVM as a user does: its wall time and the peak memory of
+its whole process tree are measured. Both engines must find the same eight row counts; if they do
+not, the results say so and the exit status is 1. Results: a table on the terminal and
+``<out>/results.md``, ``<out>/results.json`` (every run) and ``<out>/bench.png``. bench/README.md
+describes the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+from scripts import generate_data, pipeline
+from scripts.cli import CliError, OneLineArgumentParser, fail
+from scripts.text_table import SECTION_BREAK, box_table
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+GENERATOR_SOURCE = Path(generate_data.__file__)
+SEED = 42
+FILES_PER_SOURCE = 4
+DATA_MARKER = "_bench_data.json"
+SAMPLE_SECONDS = 0.1
+ENGINES = ("spark", "duckdb")
+ENGINE_LABELS = {"spark": "Spark", "duckdb": "DuckDB"}
+THROUGHPUT_TABLE = "accelerometer_landing"
+COUNTS_MISMATCH = 1
+
+# The DuckDB engine as a process of its own, like Spark's: interpreter start and imports count.
+DUCKDB_CHILD_CODE = ("import json, sys; from scripts.reference_duckdb import zone_counts; "
+                     "print(json.dumps(zone_counts(sys.argv[1])))")
+
+HEADERS = ("scale", "accelerometer rows", "engine", "median s", "min s", "runs", "rows/s",
+           "peak MB", "Spark/DuckDB", "counts agree")
+NUMERIC_COLUMNS = frozenset({0, 1, 3, 4, 5, 6, 7, 8})
+
+
+# --- The process tree and its memory, from /proc -------------------------------------------------
+
+def parse_children(text: str) -> list[int]:
+    """The pids in a ``/proc/<pid>/task/<tid>/children`` file (space-separated)."""
+    return [int(pid) for pid in text.split()]
+
+
+def parse_rss_kb(status: str) -> int:
+    """VmRSS of a ``/proc/<pid>/status`` text in kB; 0 for a zombie, which has no VmRSS line."""
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def read_proc(path: Path) -> str:
+    """A /proc file's text, or '' when its process has ended meanwhile (a race, not an error)."""
+    try:
+        return path.read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return ""
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants. Children are listed per thread, and the JVM that
+    pyspark starts may be the child of any thread, so every task's list is read."""
+    tree, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        tree.append(pid)
+        tasks = Path(f"/proc/{pid}/task")
+        for children in (tasks.glob("*/children") if tasks.is_dir() else ()):
+            pending += parse_children(read_proc(children))
+    return tree
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident memory of a whole process tree now, in kB."""
+    return sum(parse_rss_kb(read_proc(Path(f"/proc/{pid}/status"))) for pid in process_tree(root))
+
+
+class TreeMemorySampler:
+    """Samples a process tree's RSS every SAMPLE_SECONDS in a thread and keeps the peak.
+
+    Sampling can miss a peak shorter than the interval; for runs of seconds that error is small,
+    and no kernel counter gives the peak of a *sum* over processes.
+    """
+
+    def __init__(self, root: int, interval: float = SAMPLE_SECONDS) -> None:
+        self.root = root
+        self.interval = interval
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.root))
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> "TreeMemorySampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# --- Data ----------------------------------------------------------------------------------------
+
+def data_parameters(scale: float) -> dict:
+    """What the cached data depends on: the generator's parameters and its code (others change
+    the generator; data from an older version would make results incomparable)."""
+    return {"scale": scale, "seed": SEED, "files_per_source": FILES_PER_SOURCE, "dirty": False,
+            "generator_sha256": hashlib.sha256(GENERATOR_SOURCE.read_bytes()).hexdigest()}
+
+
+def scale_folder(data_root: Path, scale: float) -> Path:
+    return data_root / f"scale-{scale:g}"
+
+
+def ensure_data(data_root: Path, scale: float) -> tuple[Path, bool]:
+    """(the lake of ``scale``, whether it was reused). The marker is written last, so an
+    interrupted generation is never mistaken for finished data."""
+    lake = scale_folder(data_root, scale)
+    marker = lake / DATA_MARKER
+    parameters = data_parameters(scale)
+    if marker.is_file() and json.loads(marker.read_text()) == parameters:
+        return lake, True
+    if lake.exists():
+        shutil.rmtree(lake)
+    generate_data.generate(lake, scale, SEED, FILES_PER_SOURCE, overwrite=True, dirty=False)
+    marker.write_text(json.dumps(parameters, indent=2) + "\n")
+    return lake, False
+
+
+# --- Running the engines -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Run:
+    """One fresh-process run of an engine on one lake."""
+
+    seconds: float
+    peak_mb: float
+    counts: dict[str, int]
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def measure(engine: str, command: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak MB of the process tree, stdout) of one child process.
+
+    The clock stops when the child's output pipes close, i.e. when the JVM that inherited them
+    has exited too: a user waits for that as well. CliError carries the child's last error line.
+    """
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    with TreeMemorySampler(child.pid) as sampler:
+        stdout, stderr = child.communicate()
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        raise CliError(f"a {ENGINE_LABELS[engine]} run failed with exit status "
+                       f"{child.returncode}: {last_line(stderr)}")
+    return seconds, sampler.peak_kb / 1024, stdout
+
+
+def run_spark(lake: Path) -> Run:
+    """The unchanged Glue jobs through run_local; the counts come from its run report."""
+    with tempfile.TemporaryDirectory(prefix="bench-spark-") as folder:
+        report = Path(folder) / "report.json"
+        seconds, peak_mb, _ = measure("spark", [sys.executable, "-m", "scripts.run_local",
+                                                "--lake", str(lake), "--report-json", str(report)])
+        counts = json.loads(report.read_text())["tables"]
+    return Run(seconds, peak_mb, counts)
+
+
+def run_duckdb(lake: Path) -> Run:
+    seconds, peak_mb, stdout = measure("duckdb", [sys.executable, "-c", DUCKDB_CHILD_CODE,
+                                                  str(lake)])
+    return Run(seconds, peak_mb, json.loads(stdout))
+
+
+ENGINE_RUNNERS = {"spark": run_spark, "duckdb": run_duckdb}
+
+
+def bench_scale(lake: Path, scale: float, repeat: int) -> dict[str, list[Run]]:
+    """``repeat`` runs of each engine, interleaved so that a drift of the machine (heat, other
+    load) affects both engines alike."""
+    runs: dict[str, list[Run]] = {engine: [] for engine in ENGINES}
+    for number in range(1, repeat + 1):
+        for engine in ENGINES:
+            run = ENGINE_RUNNERS[engine](lake)
+            runs[engine].append(run)
+            print(f"  scale {scale:g} {ENGINE_LABELS[engine]} run {number}/{repeat}: "
+                  f"{run.seconds:.2f} s, peak {run.peak_mb:,.0f} MB", flush=True)
+    return runs
+
+
+# --- Summaries (pure) ----------------------------------------------------------------------------
+
+def counts_agree(runs: dict[str, list[Run]]) -> bool:
+    """Every run of every engine found the same row count for every table."""
+    distinct = {tuple(sorted(run.counts.items())) for engine_runs in runs.values()
+                for run in engine_runs}
+    return len(distinct) == 1
+
+
+def count_differences(spark: dict[str, int], duckdb: dict[str, int]) -> list[str]:
+    """'table: Spark n, DuckDB m' for each table whose counts differ, in pipeline order."""
+    return [f"{t.name}: Spark {spark.get(t.name)}, DuckDB {duckdb.get(t.name)}"
+            for t in pipeline.TABLES if spark.get(t.name) != duckdb.get(t.name)]
+
+
+def disagreement(result: dict) -> str:
+    """What differs at a scale whose counts do not agree, for the user to start from."""
+    return "; ".join(result["differences"]) or "between runs of one engine"
+
+
+def engine_summary(runs: list[Run]) -> dict:
+    """Median and minimum time, peak memory and throughput over an engine's runs.
+
+    The median, because one slow run (a cold page cache, a stray process) should not move it;
+    the peak memory is the largest of the runs, because that is what the machine must have.
+    """
+    seconds = [run.seconds for run in runs]
+    median = statistics.median(seconds)
+    rows = runs[0].counts[THROUGHPUT_TABLE]
+    return {"median_s": median, "min_s": min(seconds), "runs": len(runs),
+            "accelerometer_rows": rows, "rows_per_s": rows / median,
+            "peak_mb": max(run.peak_mb for run in runs)}
+
+
+def scale_result(scale: float, lake: Path, runs: dict[str, list[Run]]) -> dict:
+    """The JSON record of one scale: every run, the summaries, and whether the counts agree."""
+    summaries = {engine: engine_summary(runs[engine]) for engine in ENGINES}
+    return {"scale": scale, "data": str(lake), "counts_agree": counts_agree(runs),
+            "spark_duckdb_ratio": summaries["spark"]["median_s"] / summaries["duckdb"]["median_s"],
+            "differences": count_differences(runs["spark"][0].counts, runs["duckdb"][0].counts),
+            "engines": {engine: {"summary": summaries[engine],
+                                 "runs": [asdict(run) for run in runs[engine]]}
+                        for engine in ENGINES}}
+
+
+def table_rows(scales: list[dict]) -> list[tuple[str, ...] | None]:
+    """Formatted cells under HEADERS, one row per scale and engine, a rule between scales."""
+    rows: list[tuple[str, ...] | None] = []
+    for result in scales:
+        if rows:
+            rows.append(SECTION_BREAK)
+        for engine in ENGINES:
+            summary = result["engines"][engine]["summary"]
+            rows.append((f"{result['scale']:g}", f"{summary['accelerometer_rows']:,}",
+                         ENGINE_LABELS[engine], f"{summary['median_s']:.2f}",
+                         f"{summary['min_s']:.2f}", str(summary["runs"]),
+                         f"{summary['rows_per_s']:,.0f}", f"{summary['peak_mb']:,.0f}",
+                         f"{result['spark_duckdb_ratio']:.1f}x",
+                         "yes" if result["counts_agree"] else "NO"))
+    return rows
+
+
+# --- The machine ---------------------------------------------------------------------------------
+
+def cpu_model(cpuinfo: str) -> str:
+    """The first 'model name' of /proc/cpuinfo ('unknown' where there is none, e.g. on ARM)."""
+    for line in cpuinfo.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def memory_gb(meminfo: str) -> float:
+    """MemTotal of /proc/meminfo in GB."""
+    for line in meminfo.splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 ** 2
+    raise ValueError("no MemTotal line in /proc/meminfo")
+
+
+def machine() -> dict:
+    return {"cpu": cpu_model(read_proc(Path("/proc/cpuinfo"))), "cores": os.cpu_count(),
+            "ram_gb": round(memory_gb(read_proc(Path("/proc/meminfo"))), 1),
+            "python": platform.python_version(), "spark": metadata.version("pyspark"),
+            "duckdb": metadata.version("duckdb"),
+            # The machine may be shared; a busy one explains slow, noisy timings.
+            "load_average_at_start": round(os.getloadavg()[0], 2),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def machine_line(info: dict) -> str:
+    return (f"{info['cpu']}, {info['cores']} cores, {info['ram_gb']:g} GB RAM; "
+            f"Python {info['python']}, Spark {info['spark']}, DuckDB {info['duckdb']}; "
+            f"load average {info['load_average_at_start']:g} at start; {info['date']}")
+
+
+# --- Rendering -----------------------------------------------------------------------------------
+
+def render_markdown(results: dict) -> str:
+    """results.md: the machine, the method in one sentence, the table, and any disagreement."""
+    rows = [row for row in table_rows(results["scales"]) if row is not SECTION_BREAK]
+    align = ["---:" if i in NUMERIC_COLUMNS else "---" for i in range(len(HEADERS))]
+    lines = ["# Benchmark: Spark (local Glue runtime) vs DuckDB reference", "",
+             f"Machine: {machine_line(results['machine'])}", "",
+             f"Each run is a fresh process (Spark's includes JVM start); {results['repeat']} "
+             f"run(s) per engine and scale; peak MB is the resident memory of the whole process "
+             f"tree; rows/s counts {THROUGHPUT_TABLE} rows per median second. "
+             "Method: bench/README.md.", "",
+             "| " + " | ".join(HEADERS) + " |", "| " + " | ".join(align) + " |",
+             *("| " + " | ".join(row) + " |" for row in rows)]
+    for result in results["scales"]:
+        if not result["counts_agree"]:
+            lines += ["", f"**Row counts differ at scale {result['scale']:g}:** "
+                      f"{disagreement(result)}"]
+    return "\n".join(lines) + "\n"
+
+
+def draw_chart(results: dict, out: Path) -> None:
+    """Median time against scale for both engines on log-log axes, the ratio at each scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scales = [result["scale"] for result in results["scales"]]
+    figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
+    for engine, marker in zip(ENGINES, ("o", "s")):
+        medians = [result["engines"][engine]["summary"]["median_s"]
+                   for result in results["scales"]]
+        axes.plot(scales, medians, marker=marker, label=ENGINE_LABELS[engine])
+    for result in results["scales"]:
+        axes.annotate(f"{result['spark_duckdb_ratio']:.1f}x",
+                      (result["scale"], result["engines"]["spark"]["summary"]["median_s"]),
+                      textcoords="offset points", xytext=(0, 8), ha="center", fontsize=9)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xticks(scales, labels=[
+        f"{result['scale']:g}\n{result['engines']['duckdb']['summary']['accelerometer_rows']:,}"
+        for result in results["scales"]])
+    axes.minorticks_off()
+    axes.margins(0.12)  # room for the ratio labels above the top points
+    axes.set_xlabel(f"scale (1 = {generate_data.PEOPLE_PER_SCALE:,} customers) "
+                    "and accelerometer rows")
+    axes.set_ylabel("median wall time of a fresh process (s)")
+    axes.set_title("STEDI pipeline: Spark (local Glue runtime) vs DuckDB reference\n"
+                   "labels: Spark time / DuckDB time", fontsize=10)
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend()
+    figure.text(0.01, 0.01, machine_line(results["machine"]), fontsize=7, color="#555555")
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    figure.savefig(out)
+    plt.close(figure)
+
+
+def write_results(results: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.md").write_text(render_markdown(results))
+    draw_chart(results, out / "bench.png")
+
+
+# --- Command line --------------------------------------------------------------------------------
+
+def parse_scales(text: str) -> list[float]:
+    """'1,10,100' -> [1.0, 10.0, 100.0], sorted and without repeats; argparse reports errors."""
+
+    scales = []
+    for part in text.split(","):
+        try:
+            scale = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part.strip()!r} is not a number") from None
+        if not (math.isfinite(scale) and scale >= generate_data.MIN_SCALE):
+            raise argparse.ArgumentTypeError(f"scale {part.strip()} must be a finite number of "
+                                             f"at least {generate_data.MIN_SCALE}")
+        scales.append(scale)
+    return sorted(set(scales))
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = OneLineArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=parse_scales, default="1,10,100",
+                        help="comma-separated data scales (default 1,10,100)")
+    parser.add_argument("--repeat", type=positive_int, default=3,
+                        help="fresh-process runs per engine and scale (default 3)")
+    parser.add_argument("--out", type=Path, default=Path("bench/results"),
+                        help="where results.md, results.json and bench.png go")
+    parser.add_argument("--data", type=Path, default=Path("bench/data"),
+                        help="where the generated data of each scale is kept for reuse")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    data_root = args.data.resolve()
+    # Before the runs: the load average must describe the machine as the benchmark found it.
+    host = machine()
+    scales = []
+    try:
+        for scale in args.scales:
+            started = time.perf_counter()
+            lake, reused = ensure_data(data_root, scale)
+            how = "reused" if reused else f"generated in {time.perf_counter() - started:.1f} s"
+            print(f"scale {scale:g}: data {lake} ({how})", flush=True)
+            scales.append(scale_result(scale, lake, bench_scale(lake, scale, args.repeat)))
+    except CliError as error:
+        fail(f"bench: {error}")
+    results = {"machine": host, "repeat": args.repeat, "seed": SEED,
+               "files_per_source": FILES_PER_SOURCE, "scales": scales}
+    write_results(results, args.out)
+    print(box_table(HEADERS, table_rows(scales), right_aligned=NUMERIC_COLUMNS))
+    print(f"results: {args.out / 'results.md'}, {args.out / 'results.json'}, "
+          f"{args.out / 'bench.png'}")
+    disagreeing = [result for result in scales if not result["counts_agree"]]
+    for result in disagreeing:
+        print(f"error: Spark and DuckDB row counts differ at scale {result['scale']:g}: "
+              f"{disagreement(result)}", file=sys.stderr)
+    return COUNTS_MISMATCH if disagreeing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
