@@ -151,7 +151,8 @@ class JobLog(logging.Handler):
             yield self
         finally:
             logger.removeHandler(self)
-            logger.level, logger.propagate = saved
+            logger.setLevel(saved[0])
+            logger.propagate = saved[1]
 
 
 def count_landing(spark, lake: Path, logged: dict[str, dict]) -> tuple[dict, dict[str, int]]:

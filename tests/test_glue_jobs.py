@@ -257,6 +257,17 @@ def test_script_landing_schema_and_key_fields_equal_the_pipeline_definition(sour
 
 
 # What a Glue 5.0 job has without --additional-python-modules: Glue's libraries and Python's.
+def test_log_lines_the_runner_reads_are_the_ones_the_scripts_write():
+    """The runner takes the landing counts from these log lines; were they to drift, it would
+    silently fall back to parsing the landing data a second time."""
+    from scripts.run_local import JobLog
+
+    for source in pipeline.SOURCES:
+        reader = next(j for j in pipeline.JOBS if pipeline.landing_table(source).name in j.inputs)
+        assert load_job_module(reader.name).LANDING_COUNTS_LOG == JobLog.LANDING_COUNTS
+    assert CUSTOMER_JOB.SHARED_SERIALS_LOG == JobLog.SHARED_SERIALS
+
+
 ALLOWED_IMPORT_ROOTS = {"awsglue", "pyspark"} | set(sys.stdlib_module_names)
 
 
