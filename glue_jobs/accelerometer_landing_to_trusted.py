@@ -12,7 +12,9 @@ Arguments: --JOB_NAME --lake_root [--database stedi] [--consent_mode registered|
 """
 
 import json
+import operator
 import sys
+from functools import reduce
 
 from awsglue.context import GlueContext
 from awsglue.dynamicframe import DynamicFrame
@@ -20,10 +22,11 @@ from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 from pyspark.sql import Column, DataFrame, SparkSession, Window
-from pyspark.sql.functions import (array_distinct, array_join, coalesce, col, concat, concat_ws,
-                                   from_json, lit, lower, map_from_arrays, map_keys, map_values,
-                                   monotonically_increasing_id, posexplode, regexp_replace, size,
-                                   split, when)
+from pyspark.sql.functions import (array, array_distinct, array_join, coalesce, col, concat,
+                                   concat_ws, from_json, isnan, lit, lower, map_contains_key,
+                                   map_from_arrays, map_keys, map_values,
+                                   monotonically_increasing_id, octet_length, posexplode,
+                                   regexp_replace, size, split, substring_index, when)
 from pyspark.sql.functions import max as max_
 from pyspark.sql.functions import min as min_
 from pyspark.sql.functions import sum as sum_
@@ -169,6 +172,15 @@ LANDING_COUNTS_LOG = "landing records:"
 KEY_SEPARATOR = "\u0001"  # cannot occur in a field name of these sources
 
 
+def whole_object(text: Column) -> Column:
+    """The text starts with '{' and its only '}' is its last character: if it parses, it is one
+    object and nothing else, so it needs no cleaning, no splitting and no brackets. Most lines
+    are like this. Measured in bytes, which is exact because '}' never occurs inside a multibyte
+    character, and cheaper than counting characters."""
+    return text.startswith("{") & (
+        octet_length(substring_index(text, "}", 1)) == octet_length(text) - 1)
+
+
 def landing_fragments(spark: SparkSession, path: str) -> DataFrame:
     """One row per record (a JSON object, or what stands where one should be), plus one row
     with empty text per blank line.
@@ -181,24 +193,32 @@ def landing_fragments(spark: SparkSession, path: str) -> DataFrame:
                      col("_metadata.file_path").alias("source_file"),
                      col("_metadata.file_block_start").alias("block_start"),
                      monotonically_increasing_id().alias("row_id")))
-    cleaned = regexp_replace(regexp_replace(col("line"), SURROUNDING_WHITESPACE, ""),
-                             TRAILING_COMMA, "")
+    line = col("line")
+    # The regexes cost more than parsing the JSON, so a whole-object line skips them.
+    cleaned = regexp_replace(regexp_replace(line, SURROUNDING_WHITESPACE, ""), TRAILING_COMMA, "")
+    objects = when(whole_object(line), array(line)).otherwise(
+        split(cleaned, BACK_TO_BACK_OBJECTS))
     return lines.select("source_file", "block_start", "row_id",
-                        posexplode(split(cleaned, BACK_TO_BACK_OBJECTS))
-                        .alias("object_index", "text"))
+                        posexplode(objects).alias("object_index", "text"))
 
 
-def typed_field(fields: Column, field: StructField) -> tuple[Column, Column]:
-    """(typed value, value present but of the wrong type) of one schema field."""
-    text = fields.getItem(field.name.lower())
+def typed_field(text: Column, value: Column, field: StructField) -> tuple[Column, Column]:
+    """(typed value, value present but of the wrong type) of one schema field, given its text
+    and that text cast to the field's type.
+
+    A number as JSON writers print it (its value cast back to text is the text itself) is valid
+    without the regex, which costs more than the rest of the check; any other text is judged
+    by the regex. Both ways accept exactly the same texts.
+    """
+    infinite = value.isin(float("inf"), float("-inf"))
     if isinstance(field.dataType, (LongType, IntegerType)):
-        value = text.cast(field.dataType)
-        valid = text.rlike(INTEGER_TEXT) & value.isNotNull()
+        valid = when(value.cast(StringType()) == text, lit(True)).otherwise(
+            text.rlike(INTEGER_TEXT) & value.isNotNull())
     elif isinstance(field.dataType, DoubleType):
-        value = text.cast(field.dataType)
-        valid = text.rlike(DECIMAL_TEXT) & ~value.isin(float("inf"), float("-inf"))
+        valid = when((value.cast(StringType()) == text) & ~infinite & ~isnan(value),
+                     lit(True)).otherwise(text.rlike(DECIMAL_TEXT) & ~infinite)
     else:
-        value, valid = text, lit(True)
+        valid = lit(True)
     return when(valid, value), text.isNotNull() & ~valid
 
 
@@ -213,6 +233,13 @@ def lowercase_keys(keys: Column) -> Column:
     return split(lower(array_join(keys, KEY_SEPARATOR)), KEY_SEPARATOR)
 
 
+def spelled_as_in_schema(fields: Column, schema: StructType) -> Column:
+    """Every name of the object is a schema field's name exactly, and occurs once (from_json
+    keeps repeated names in a map)."""
+    present = [map_contains_key(fields, name).cast(IntegerType()) for name in schema.fieldNames()]
+    return coalesce(size(fields) == reduce(operator.add, present), lit(False))
+
+
 def check_records(records: DataFrame, schema: StructType, key_fields: list[str]) -> DataFrame:
     """Adds the schema's typed columns and the reason a record is rejected (null: accepted).
 
@@ -220,30 +247,44 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
     one whole JSON object; no two field names equal but for case; every value of its field's
     type; every key field present. Each step is its own projection so that the JSON is parsed
     once per record (Spark does not share one expression between the branches of a CASE), and
-    no step uses a lambda, which Spark cannot compile.
+    no step uses a lambda, which Spark cannot compile. The common case takes the cheap branch
+    of each step: a whole object, names spelled as in the schema, numbers as JSON prints them.
     """
+    text = col("text")
+    fields_map = MapType(StringType(), StringType())
     # Wrapped in brackets, a text parses only if it is whole: from_json alone would read the
     # first object of '{...} xyz' and ignore the rest.
-    parsed = records.withColumn("_objects", from_json(
-        concat(lit("["), col("text"), lit("]")), ArrayType(MapType(StringType(), StringType())),
-        STRICT_JSON))
-    single = parsed.withColumn("_object", when(size("_objects") == 1, col("_objects")[0]))
-    keyed = single.select("*", map_keys("_object").alias("_names"),
-                          lowercase_keys(map_keys("_object")).alias("_lower_names"))
-    named = keyed.select(
+    bracketed = records.withColumn("_whole", whole_object(text)).withColumn(
+        "_objects", when(~col("_whole"), from_json(concat(lit("["), text, lit("]")),
+                                                   ArrayType(fields_map), STRICT_JSON)))
+    single = bracketed.withColumn("_object", when(
+        col("_whole"), from_json(text, fields_map, STRICT_JSON))
+        .otherwise(when(size("_objects") == 1, col("_objects")[0])))
+    exact = single.withColumn("_exact", spelled_as_in_schema(col("_object"), schema))
+    # Otherwise names are folded to lowercase; a map keyed by them finds every spelling.
+    keyed = exact.withColumn("_names", when(~col("_exact"), map_keys("_object")))
+    folded = keyed.withColumn("_lower_names", lowercase_keys(col("_names")))
+    named = folded.select(
         "*",
         when(size("_names") > 0, map_from_arrays("_lower_names", map_values("_object")))
-        .alias("_fields"),
-        (size(array_distinct("_lower_names")) < size(array_distinct("_names")))
-        .alias("_case_duplicates"))
-    typed = {f.name: typed_field(col("_fields"), f) for f in schema.fields}
-    valued = named.select("*", *[value.alias(name) for name, (value, _) in typed.items()],
-                          names_where([(n, wrong) for n, (_, wrong) in typed.items()])
-                          .alias("_wrong_types"))
+        .alias("_folded"),
+        coalesce(size(array_distinct("_lower_names")) < size(array_distinct("_names")),
+                 lit(False)).alias("_case_duplicates"))
+    texts = named.select("*", *[
+        when(col("_exact"), col("_object")[f.name]).otherwise(col("_folded")[f.name.lower()])
+        .alias(f"_text_{f.name}") for f in schema.fields])
+    values = texts.select("*", *[
+        (col(f"_text_{f.name}").cast(f.dataType) if f.dataType != StringType()
+         else col(f"_text_{f.name}")).alias(f"_value_{f.name}") for f in schema.fields])
+    typed = {f.name: typed_field(col(f"_text_{f.name}"), col(f"_value_{f.name}"), f)
+             for f in schema.fields}
+    valued = values.select("*", *[value.alias(name) for name, (value, _) in typed.items()],
+                           names_where([(n, wrong) for n, (_, wrong) in typed.items()])
+                           .alias("_wrong_types"))
     missing_keys = names_where([(name, col(name).isNull()) for name in schema.fieldNames()
                                 if name in key_fields])
     one_object = col("_object").isNotNull()
-    reason = (when(~one_object & col("text").startswith("{") & ~col("text").endswith("}"),
+    reason = (when(~one_object & text.startswith("{") & ~text.endswith("}"),
                    lit("truncated object"))
               .when(~one_object, lit("malformed JSON"))
               .when(col("_case_duplicates"), lit("duplicate field"))
@@ -274,12 +315,16 @@ def read_landing(spark: SparkSession, path: str, schema: StructType,
     """(accepted rows of the schema, quarantined records): every record is on exactly one side.
 
     Quarantined records keep their text, file, line number, place on the line and reason. The
-    checked fragments are cached because both sides and the line numbers read them.
+    checked fragments are cached because both sides and the line numbers read them; only a
+    rejected record keeps its text there, which keeps the cache a fraction of the input.
     """
     # Exact duplicate names in one object: the last value wins, as in most JSON readers.
     spark.conf.set("spark.sql.mapKeyDedupPolicy", "LAST_WIN")
-    checked = check_records(landing_fragments(spark, path), schema, key_fields).cache()
-    records = checked.where(col("text") != "")
+    checked = check_records(landing_fragments(spark, path), schema, key_fields).select(
+        "source_file", "block_start", "row_id", "object_index", (col("text") == "").alias("blank"),
+        *schema.fieldNames(), "reason", when(col("reason").isNotNull(), col("text")).alias("text"),
+    ).cache()
+    records = checked.where(~col("blank"))
     accepted = records.where(col("reason").isNull()).select(*schema.fieldNames())
     quarantined = (records.where(col("reason").isNotNull())
                    .join(line_numbers(checked), ["source_file", "block_start"])

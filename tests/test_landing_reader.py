@@ -3,11 +3,13 @@ nothing silently dropped, truncated or nulled."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
 
+from scripts import reference_landing
 from tests.support import load_job_module
 
 ACCELEROMETER_JOB = load_job_module("accelerometer_landing_to_trusted")
@@ -110,3 +112,49 @@ def test_an_integer_out_of_range_is_a_wrong_type(spark, tmp_path):
     assert [r.reason for r in quarantined.orderBy("line_number").collect()] == [
         "wrong type: distanceFromObject", "wrong type: distanceFromObject"]
     assert [tuple(r) for r in accepted.collect()] == [(2, "s1", 30)]
+
+
+READING = '"x": 0.0, "y": 1.0, "z": -1.0'
+# Lines at the edges of the reader's shortcuts (a whole object, names spelled as in the schema,
+# numbers as JSON prints them): each must get the verdict of the full rules.
+SHORTCUT_EDGES = [
+    '{"user":"a@x","timestamp":1,"x":0.0,"y":1.0,"z":-1.0}',                  # the common case
+    '{"user": "a@x", "timestamp": 2, "timestamp": 3, %s}' % READING,          # repeated name
+    '{"user": "a@x", "timestamp": "soon", "timestamp": 4, %s}' % READING,     # repeat mends
+    '{"user": "a@x", "TIMESTAMP": 5, %s}' % READING,                          # other spelling
+    '{"user": "a@x", "timestamp": 6, "Timestamp": 6, %s}' % READING,          # both spellings
+    '{"user": "a@x", "timestamp": 7, %s, "extra": {"deep": [1, "}"]}}' % READING,
+    '{"\\u0075ser": "a@x", "timestamp": 8, %s}' % READING,                    # escaped name
+    '{"\\u0055ser": "a@x", "timestamp": 9, %s}' % READING,                    # escaped, upper
+    '{"user": "a@x", "timestamp": 10, "x": "NaN", "y": 0, "z": 0}',
+    '{"user": "a@x", "timestamp": 11, "x": NaN, "y": 0, "z": 0}',
+    '{"user": "a@x", "timestamp": 12, "x": "Infinity", "y": 1e999, "z": -1e999}',
+    '{"user": "a@x", "timestamp": 13, "x": "1.50", "y": "+1", "z": ".5"}',
+    '{"user": "a@x", "timestamp": "007", "x": "5.", "y": "1e3", "z": -0.0}',
+    '{"user": "a@x", "timestamp": 14.0, %s}' % READING,
+    '{"user": "a@x", "timestamp": "-0", "x": 1, "y": 123456789012345678901234567890, "z": 1e-7}',
+    '{"user": "a@x", "timestamp": 9223372036854775808, %s}' % READING,
+    '{"user": "a@x", "timestamp": " 15", "x": " 1.0", "y": 0, "z": 0}',
+    '{"user": "a}b@x", "timestamp": 16, %s}' % READING,                       # '}' in a value
+    '{"user": "a}{b@x", "timestamp": 17, %s}' % READING,                      # '}{' in a value
+    '{"user": "a@x", "timestamp": 18, %s}}' % READING,                        # one '}' too many
+    '{}',
+    '{"user": null, "timestamp": 19, %s}' % READING,
+    '{"user": 123, "timestamp": 20, "x": true, "y": [1], "z": {"a": 1}}',
+    '{"user": "zoë@x", "timestamp": 21, %s}' % READING,                       # multibyte
+    '  {"user": "a@x", "timestamp": 22, %s}  ' % READING,                     # spaces around
+    '{"user": "a@x", "timestamp": 23, %s},' % READING,                        # trailing comma
+    '{"user": "a@x", "timestamp": 24, %s}' % READING.replace(": ", ":\t"),    # tabs
+]
+
+
+def test_shortcut_edges_get_the_verdict_of_the_full_rules(spark, tmp_path):
+    lake = tmp_path / "lake"
+    write(lake / "accelerometer" / "landing", "edges.json", "\n".join(SHORTCUT_EDGES) + "\n")
+    accepted, quarantined = ACCELEROMETER_JOB.extract_landing(spark, str(lake))
+    expected = reference_landing.read_source(lake, "accelerometer")
+    assert sorted((r.line_number, r.object_index, r.reason) for r in quarantined.collect()) == \
+        sorted((r.line_number, r.object_index, r.reason) for r in expected if r.reason)
+    assert Counter(tuple(row) for row in accepted.collect()) == \
+        Counter(r.values for r in expected if r.reason is None)
+    assert len(expected) == len(SHORTCUT_EDGES) + 1  # '}{' inside a value splits its line
