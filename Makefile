@@ -45,6 +45,7 @@ $(STAMP): requirements.txt requirements-jdk.txt requirements-glue-reference.txt
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
 		--target $(VENV)/glue-reference -r requirements-glue-reference.txt
+	@$(PY) -m scripts.class_archive || echo "no class archive; Spark starts without it"
 	@touch $@
 
 setup: $(STAMP)

@@ -186,20 +186,23 @@ def landing_fragments(spark: SparkSession, path: str) -> DataFrame:
     with empty text per blank line.
 
     A line may hold several objects written back to back, and may end in a comma. Each row
-    keeps its file, its place in the file and its text.
+    keeps its file, its place in the file, its text, and whether that text is a whole object
+    (see whole_object; false when unsure).
     """
     lines = (spark.read.option("recursiveFileLookup", "true").text(path)
              .select(col("value").alias("line"),
                      col("_metadata.file_path").alias("source_file"),
                      col("_metadata.file_block_start").alias("block_start"),
-                     monotonically_increasing_id().alias("row_id")))
+                     monotonically_increasing_id().alias("row_id"))
+             .withColumn("whole", whole_object(col("line"))))
     line = col("line")
     # The regexes cost more than parsing the JSON, so a whole-object line skips them.
     cleaned = regexp_replace(regexp_replace(line, SURROUNDING_WHITESPACE, ""), TRAILING_COMMA, "")
-    objects = when(whole_object(line), array(line)).otherwise(
-        split(cleaned, BACK_TO_BACK_OBJECTS))
+    objects = when(col("whole"), array(line)).otherwise(split(cleaned, BACK_TO_BACK_OBJECTS))
     return lines.select("source_file", "block_start", "row_id",
-                        posexplode(objects).alias("object_index", "text"))
+                        posexplode(objects).alias("object_index", "text"),
+                        # A fragment of a split line may be whole too; it takes the slow path.
+                        "whole")
 
 
 def typed_field(text: Column, value: Column, field: StructField) -> tuple[Column, Column]:
@@ -241,7 +244,8 @@ def spelled_as_in_schema(fields: Column, schema: StructType) -> Column:
 
 
 def check_records(records: DataFrame, schema: StructType, key_fields: list[str]) -> DataFrame:
-    """Adds the schema's typed columns and the reason a record is rejected (null: accepted).
+    """Adds the schema's typed columns and the reason a record is rejected (null: accepted) to
+    the records of landing_fragments.
 
     Field names match case-insensitively, as Athena's JSON SerDes match them. Rules in order:
     one whole JSON object; no two field names equal but for case; every value of its field's
@@ -254,11 +258,11 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
     fields_map = MapType(StringType(), StringType())
     # Wrapped in brackets, a text parses only if it is whole: from_json alone would read the
     # first object of '{...} xyz' and ignore the rest.
-    bracketed = records.withColumn("_whole", whole_object(text)).withColumn(
-        "_objects", when(~col("_whole"), from_json(concat(lit("["), text, lit("]")),
-                                                   ArrayType(fields_map), STRICT_JSON)))
+    bracketed = records.withColumn(
+        "_objects", when(~col("whole"), from_json(concat(lit("["), text, lit("]")),
+                                                  ArrayType(fields_map), STRICT_JSON)))
     single = bracketed.withColumn("_object", when(
-        col("_whole"), from_json(text, fields_map, STRICT_JSON))
+        col("whole"), from_json(text, fields_map, STRICT_JSON))
         .otherwise(when(size("_objects") == 1, col("_objects")[0])))
     exact = single.withColumn("_exact", spelled_as_in_schema(col("_object"), schema))
     # Otherwise names are folded to lowercase; a map keyed by them finds every spelling.

@@ -70,6 +70,14 @@ def missing_inputs(lake: Path, jobs: tuple[GlueJob, ...]) -> list[str]:
     return sorted(set(missing))
 
 
+def landing_bytes(lake: Path, jobs: tuple[GlueJob, ...]) -> int:
+    """Size of the landing files the jobs read: it tells a short run from a long one."""
+    folders = {Path(pipeline.table(name).location(lake)) for job in jobs for name in job.inputs
+               if pipeline.table(name).zone == "landing"}
+    return sum(f.stat().st_size for folder in folders if folder.is_dir()
+               for f in folder.rglob("*") if f.is_file())
+
+
 def glue_arguments(job: GlueJob, lake: Path, options: dict[str, str]) -> list[str]:
     """The sys.argv Glue hands a script: script path, then --name value pairs."""
     argv = [str(REPO_ROOT / job.script), "--JOB_NAME", job.name, "--lake_root", str(lake)]
@@ -245,13 +253,15 @@ def main(argv: list[str] | None = None) -> int:
 
         started = time.perf_counter()
         from scripts.local_glue import activate
-        from scripts.local_glue.session import JavaNotFoundError, local_spark_session
+        from scripts.local_glue.session import (SHORT_RUN_BYTES, JavaNotFoundError,
+                                                local_spark_session)
 
         activate()
         print(f"STEDI pipeline on {lake} (consent_mode={args.consent_mode}, "
               f"ml_match={args.ml_match})", flush=True)
         try:
-            spark = local_spark_session(log_file=lake / "_logs" / "spark.log")
+            spark = local_spark_session(log_file=lake / "_logs" / "spark.log",
+                                        short_run=landing_bytes(lake, jobs) < SHORT_RUN_BYTES)
         except JavaNotFoundError as error:
             raise CliError(str(error)) from error
         report = run_pipeline(lake, jobs, options, spark)

