@@ -17,7 +17,7 @@ activate()
 def spark(tmp_path_factory) -> Iterator[SparkSession]:
     """The session the local runner uses, shared by every test so that the JVM starts once."""
     session = local_spark_session(log_file=tmp_path_factory.mktemp("spark") / "spark.log",
-                                  app_name="stedi-tests", cores=2, short_run=True)
+                                  app_name="stedi-tests", cores=2)
     yield session
     session.stop()
 
