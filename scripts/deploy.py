@@ -330,8 +330,8 @@ def parse_arguments(argv: list[str]):
     parser.add_argument("--workers", type=int, default=WORKERS,
                         help="workers per job (Glue's minimum is 2)")
     parser.add_argument("--job-workers", type=job_workers, default=(),
-                        help="per-job workers, e.g. accelerometer_landing_to_trusted=10,"
-                             "machine_learning_curated=10")
+                        help="per-job workers, e.g. accelerometer_landing_to_trusted=4,"
+                             "step_trainer_trusted=4")
     parser.add_argument("--schedule", help='run the workflow on a schedule: "cron(0 3 * * ? *)"')
     parser.add_argument("--no-run", action="store_true", help="deploy without running the jobs")
     parser.add_argument("--dry-run", action="store_true",
