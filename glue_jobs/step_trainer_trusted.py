@@ -213,11 +213,11 @@ def typed_field(text: Column, value: Column, field: StructField) -> tuple[Column
     without the regex, which costs more than the rest of the check; any other text is judged
     by the regex. Both ways accept exactly the same texts.
     """
-    infinite = value.isin(float("inf"), float("-inf"))
     if isinstance(field.dataType, (LongType, IntegerType)):
         valid = when(value.cast(StringType()) == text, lit(True)).otherwise(
             text.rlike(INTEGER_TEXT) & value.isNotNull())
     elif isinstance(field.dataType, DoubleType):
+        infinite = value.isin(float("inf"), float("-inf"))
         valid = when((value.cast(StringType()) == text) & ~infinite & ~isnan(value),
                      lit(True)).otherwise(text.rlike(DECIMAL_TEXT) & ~infinite)
     else:
