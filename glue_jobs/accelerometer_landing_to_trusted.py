@@ -346,9 +346,13 @@ def load_quarantine(glue_context: GlueContext, source: str, accepted: DataFrame,
     runner reads it for its report)."""
     path = f"{lake_root}/{relative_path}/"
     glue_context.purge_s3_path(path, options={"retentionPeriod": 0})
+    # Kept after counting, so that writing them does not number their lines a second time;
+    # they are the few rejected records only.
+    quarantined = quarantined.persist()
     rejected = quarantined.count()
     if rejected:
         quarantined.write.mode("append").json(path)
+    quarantined.unpersist()
     counts = {"source": source, "accepted": accepted.count(), "quarantined": rejected}
     glue_context.get_logger().info(f"{LANDING_COUNTS_LOG} {json.dumps(counts)}")
 # --- end of landing reader ---------------------------------------------------------------------
