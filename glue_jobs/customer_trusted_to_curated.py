@@ -48,9 +48,7 @@ final as (
 select * from final
 """
 
-# --- common job plumbing -----------------------------------------------------------------------
-# Identical in every script of glue_jobs/ (tests/test_glue_jobs.py checks it): each script must
-# upload to Glue Studio on its own, so there is no shared module to import it from.
+# --- shared block job_plumbing: edit glue_jobs/shared/job_plumbing.py, then `make glue-scripts`
 OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
 ALLOWED_VALUES = {"consent_mode": ("registered", "since_consent"),
                   "ml_match": ("device", "timestamp")}
@@ -78,33 +76,23 @@ def resolve_arguments(argv: list[str]) -> dict[str, str]:
     return args
 
 
-def zone_marker(glue_context: GlueContext, lake_root: str, table_name: str):
-    """(Hadoop path, file system) of the marker saying a table's zone is being rewritten.
+def hadoop_file(glue_context: GlueContext, location: str):
+    """(Hadoop path, file system) of a single file of the lake.
 
-    Markers live outside the zones (Athena and the purge never see them), and Hadoop's file
-    system API reaches them on S3 and on local disk alike.
+    Hadoop's file system API reaches S3 and local disk alike, through the session's own
+    configuration and credentials, so the jobs need no AWS SDK for their small files.
     """
     spark_context = glue_context.spark_session.sparkContext
-    path = spark_context._jvm.org.apache.hadoop.fs.Path(f"{lake_root}/_incomplete/{table_name}")
+    path = spark_context._jvm.org.apache.hadoop.fs.Path(location)
     return path, path.getFileSystem(spark_context._jsc.hadoopConfiguration())
 
 
-class IncompleteZoneError(RuntimeError):
-    """An input zone was left half-written by a job that failed."""
+def zone_marker(glue_context: GlueContext, lake_root: str, table_name: str):
+    """(Hadoop path, file system) of the marker saying a table's zone is being rewritten.
 
-
-def read_zone(glue_context: GlueContext, lake_root: str, table_name: str) -> DataFrame:
-    """An upstream zone written by another job of this pipeline (Snappy Parquet); refused while
-    the job writing it has not finished, so a failure never passes on a half-written zone."""
-    marker, file_system = zone_marker(glue_context, lake_root, table_name)
-    if file_system.exists(marker):
-        raise IncompleteZoneError(f"{table_name} is incomplete: the job writing it failed "
-                                  "mid-way; run that job again first")
-    return glue_context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options={"paths": [f"{lake_root}/{SOURCES[table_name]}/"], "recurse": True},
-        format="parquet",
-    ).toDF()
+    Markers live outside the zones, so Athena and the purge never see them.
+    """
+    return hadoop_file(glue_context, f"{lake_root}/_incomplete/{table_name}")
 
 
 def load(glue_context: GlueContext, frame: DataFrame, lake_root: str, database: str,
@@ -125,13 +113,34 @@ def load(glue_context: GlueContext, frame: DataFrame, lake_root: str, database: 
     sink.setFormat("glueparquet", compression="snappy")
     sink.writeFrame(DynamicFrame.fromDF(frame, glue_context, table_name))
     file_system.delete(marker, False)
-# --- end of common job plumbing ----------------------------------------------------------------
+# --- end of shared block job_plumbing
+
+
+# --- shared block zone_reader: edit glue_jobs/shared/zone_reader.py, then `make glue-scripts`
+class IncompleteZoneError(RuntimeError):
+    """An input zone was left half-written by a job that failed."""
+
+
+def read_zone(glue_context: GlueContext, lake_root: str, table_name: str,
+              relative_path: str) -> DataFrame:
+    """An upstream zone written by another job of this pipeline (Snappy Parquet); refused while
+    the job writing it has not finished, so a failure never passes on a half-written zone."""
+    marker, file_system = zone_marker(glue_context, lake_root, table_name)
+    if file_system.exists(marker):
+        raise IncompleteZoneError(f"{table_name} is incomplete: the job writing it failed "
+                                  "mid-way; run that job again first")
+    return glue_context.create_dynamic_frame.from_options(
+        connection_type="s3",
+        connection_options={"paths": [f"{lake_root}/{relative_path}/"], "recurse": True},
+        format="parquet",
+    ).toDF()
+# --- end of shared block zone_reader
 
 
 def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame]:
     """(customer_trusted, accelerometer_trusted)."""
-    return (read_zone(glue_context, lake_root, "customer_trusted"),
-            read_zone(glue_context, lake_root, "accelerometer_trusted"))
+    return tuple(read_zone(glue_context, lake_root, name, SOURCES[name])
+                 for name in ("customer_trusted", "accelerometer_trusted"))
 
 
 def transform(customer_trusted: DataFrame, accelerometer_trusted: DataFrame) -> DataFrame:

@@ -39,6 +39,8 @@ SOURCES = {"step_trainer_landing": "step_trainer/landing",
            "customer_curated": "customer/curated"}
 TARGET = {"step_trainer_trusted": "step_trainer/trusted"}
 QUARANTINE = "step_trainer/quarantine"
+# The record accounting of the landing zone (accepted, quarantined), beside the quarantine.
+ACCOUNTING = "step_trainer/landing_accounting.json"
 
 STEP_TRAINER_LANDING_SCHEMA = StructType([
     StructField("sensorReadingTime", LongType()),
@@ -75,9 +77,7 @@ final as (
 select * from final
 """
 
-# --- common job plumbing -----------------------------------------------------------------------
-# Identical in every script of glue_jobs/ (tests/test_glue_jobs.py checks it): each script must
-# upload to Glue Studio on its own, so there is no shared module to import it from.
+# --- shared block job_plumbing: edit glue_jobs/shared/job_plumbing.py, then `make glue-scripts`
 OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
 ALLOWED_VALUES = {"consent_mode": ("registered", "since_consent"),
                   "ml_match": ("device", "timestamp")}
@@ -105,33 +105,23 @@ def resolve_arguments(argv: list[str]) -> dict[str, str]:
     return args
 
 
-def zone_marker(glue_context: GlueContext, lake_root: str, table_name: str):
-    """(Hadoop path, file system) of the marker saying a table's zone is being rewritten.
+def hadoop_file(glue_context: GlueContext, location: str):
+    """(Hadoop path, file system) of a single file of the lake.
 
-    Markers live outside the zones (Athena and the purge never see them), and Hadoop's file
-    system API reaches them on S3 and on local disk alike.
+    Hadoop's file system API reaches S3 and local disk alike, through the session's own
+    configuration and credentials, so the jobs need no AWS SDK for their small files.
     """
     spark_context = glue_context.spark_session.sparkContext
-    path = spark_context._jvm.org.apache.hadoop.fs.Path(f"{lake_root}/_incomplete/{table_name}")
+    path = spark_context._jvm.org.apache.hadoop.fs.Path(location)
     return path, path.getFileSystem(spark_context._jsc.hadoopConfiguration())
 
 
-class IncompleteZoneError(RuntimeError):
-    """An input zone was left half-written by a job that failed."""
+def zone_marker(glue_context: GlueContext, lake_root: str, table_name: str):
+    """(Hadoop path, file system) of the marker saying a table's zone is being rewritten.
 
-
-def read_zone(glue_context: GlueContext, lake_root: str, table_name: str) -> DataFrame:
-    """An upstream zone written by another job of this pipeline (Snappy Parquet); refused while
-    the job writing it has not finished, so a failure never passes on a half-written zone."""
-    marker, file_system = zone_marker(glue_context, lake_root, table_name)
-    if file_system.exists(marker):
-        raise IncompleteZoneError(f"{table_name} is incomplete: the job writing it failed "
-                                  "mid-way; run that job again first")
-    return glue_context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options={"paths": [f"{lake_root}/{SOURCES[table_name]}/"], "recurse": True},
-        format="parquet",
-    ).toDF()
+    Markers live outside the zones, so Athena and the purge never see them.
+    """
+    return hadoop_file(glue_context, f"{lake_root}/_incomplete/{table_name}")
 
 
 def load(glue_context: GlueContext, frame: DataFrame, lake_root: str, database: str,
@@ -152,14 +142,31 @@ def load(glue_context: GlueContext, frame: DataFrame, lake_root: str, database: 
     sink.setFormat("glueparquet", compression="snappy")
     sink.writeFrame(DynamicFrame.fromDF(frame, glue_context, table_name))
     file_system.delete(marker, False)
-# --- end of common job plumbing ----------------------------------------------------------------
+# --- end of shared block job_plumbing
 
 
-# --- landing reader ----------------------------------------------------------------------------
-# Identical in every script that reads a landing zone (tests/test_glue_jobs.py checks it).
-# Every record of the landing files ends up either accepted or quarantined with a reason; Spark's
-# JSON reader alone would silently keep only the first of two objects on a line and silently
-# null a field whose name differs in case, so the lines are parsed here, rule by rule.
+# --- shared block zone_reader: edit glue_jobs/shared/zone_reader.py, then `make glue-scripts`
+class IncompleteZoneError(RuntimeError):
+    """An input zone was left half-written by a job that failed."""
+
+
+def read_zone(glue_context: GlueContext, lake_root: str, table_name: str,
+              relative_path: str) -> DataFrame:
+    """An upstream zone written by another job of this pipeline (Snappy Parquet); refused while
+    the job writing it has not finished, so a failure never passes on a half-written zone."""
+    marker, file_system = zone_marker(glue_context, lake_root, table_name)
+    if file_system.exists(marker):
+        raise IncompleteZoneError(f"{table_name} is incomplete: the job writing it failed "
+                                  "mid-way; run that job again first")
+    return glue_context.create_dynamic_frame.from_options(
+        connection_type="s3",
+        connection_options={"paths": [f"{lake_root}/{relative_path}/"], "recurse": True},
+        format="parquet",
+    ).toDF()
+# --- end of shared block zone_reader
+
+
+# --- shared block landing_reader: edit glue_jobs/shared/landing_reader.py, then `make glue-scripts`
 BACK_TO_BACK_OBJECTS = r"(?<=\})\s*,?\s*(?=\{)"
 TRAILING_COMMA = r",\s*$"
 SURROUNDING_WHITESPACE = r"^\s+|\s+$"
@@ -168,8 +175,33 @@ INTEGER_TEXT = r"\A-?[0-9]+\z"
 DECIMAL_TEXT = r"\A[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\z"
 # Strict JSON, as a JSON SerDe reads it (Spark would also take 'single quotes').
 STRICT_JSON = {"allowSingleQuotes": "false"}
-LANDING_COUNTS_LOG = "landing records:"
 KEY_SEPARATOR = "\u0001"  # cannot occur in a field name of these sources
+# Session settings the reader relies on. They change the whole session, so each landing job sets
+# them itself, where it starts (set_session_settings), and the reader only checks them.
+LANDING_SESSION_SETTINGS = {
+    # Exact duplicate names in one object: the last value wins, as in most JSON readers (Spark's
+    # default, EXCEPTION, would fail the whole job on one such record).
+    "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
+}
+
+
+class SessionSettingsError(RuntimeError):
+    """The Spark session lacks settings that the landing reader relies on."""
+
+
+def set_session_settings(spark: SparkSession) -> None:
+    """Apply LANDING_SESSION_SETTINGS to the job's session."""
+    for key, value in LANDING_SESSION_SETTINGS.items():
+        spark.conf.set(key, value)
+
+
+def require_session_settings(spark: SparkSession) -> None:
+    """Raise SessionSettingsError naming every LANDING_SESSION_SETTINGS entry not in force."""
+    wrong = [f"{key}={value}" for key, value in LANDING_SESSION_SETTINGS.items()
+             if str(spark.conf.get(key, None)).upper() != value]
+    if wrong:
+        raise SessionSettingsError(f"the Spark session needs {', '.join(wrong)}: call "
+                                   "set_session_settings(spark) where the job starts")
 
 
 def whole_object(text: Column) -> Column:
@@ -322,8 +354,7 @@ def read_landing(spark: SparkSession, path: str, schema: StructType,
     checked fragments are cached because both sides and the line numbers read them; only a
     rejected record keeps its text there, which keeps the cache a fraction of the input.
     """
-    # Exact duplicate names in one object: the last value wins, as in most JSON readers.
-    spark.conf.set("spark.sql.mapKeyDedupPolicy", "LAST_WIN")
+    require_session_settings(spark)
     checked = check_records(landing_fragments(spark, path), schema, key_fields).select(
         "source_file", "block_start", "row_id", "object_index", (col("text") == "").alias("blank"),
         *schema.fieldNames(), "reason", when(col("reason").isNotNull(), col("text")).alias("text"),
@@ -339,11 +370,10 @@ def read_landing(spark: SparkSession, path: str, schema: StructType,
     return accepted, quarantined
 
 
-def load_quarantine(glue_context: GlueContext, source: str, accepted: DataFrame,
-                    quarantined: DataFrame, lake_root: str, relative_path: str) -> None:
-    """Rejected records as JSON lines with their reason, replaced on every run like the zones;
-    then the source's record accounting goes to the job log (CloudWatch on AWS; the local
-    runner reads it for its report)."""
+def load_quarantine(glue_context: GlueContext, accepted: DataFrame, quarantined: DataFrame,
+                    lake_root: str, relative_path: str) -> dict[str, int]:
+    """Rejected records as JSON lines with their reason, replaced on every run like the zones.
+    Returns the source's record accounting: accepted and quarantined records."""
     path = f"{lake_root}/{relative_path}/"
     glue_context.purge_s3_path(path, options={"retentionPeriod": 0})
     # Kept after counting, so that writing them does not number their lines a second time;
@@ -353,9 +383,22 @@ def load_quarantine(glue_context: GlueContext, source: str, accepted: DataFrame,
     if rejected:
         quarantined.write.mode("append").json(path)
     quarantined.unpersist()
-    counts = {"source": source, "accepted": accepted.count(), "quarantined": rejected}
-    glue_context.get_logger().info(f"{LANDING_COUNTS_LOG} {json.dumps(counts)}")
-# --- end of landing reader ---------------------------------------------------------------------
+    return {"accepted": accepted.count(), "quarantined": rejected}
+
+
+def write_accounting(glue_context: GlueContext, location: str, accounting: dict) -> None:
+    """The source's record accounting as a small JSON file beside its quarantine folder, which
+    the local runner, `make check` and deploy read, and as a line of the job log (CloudWatch on
+    AWS). Written through Hadoop's file system API, so it lands on S3 as on local disk."""
+    text = json.dumps(accounting, sort_keys=True)
+    path, file_system = hadoop_file(glue_context, location)
+    stream = file_system.create(path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+    glue_context.get_logger().info(f"landing records: {text}")
+# --- end of shared block landing_reader
 
 
 def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, DataFrame]:
@@ -367,7 +410,8 @@ def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, Dat
 def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
     """(step trainer landing rows, quarantined landing records, customer_curated)."""
     return (*extract_landing(glue_context.spark_session, lake_root),
-            read_zone(glue_context, lake_root, "customer_curated"))
+            read_zone(glue_context, lake_root, "customer_curated",
+                      SOURCES["customer_curated"]))
 
 
 def transform(step_trainer_landing: DataFrame, customer_curated: DataFrame,
@@ -387,13 +431,16 @@ def transform(step_trainer_landing: DataFrame, customer_curated: DataFrame,
 def main() -> None:
     args = resolve_arguments(sys.argv)
     glue_context = GlueContext(SparkContext.getOrCreate())
+    set_session_settings(glue_context.spark_session)
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
 
     step_trainer_landing, quarantined, customer_curated = extract(glue_context,
                                                                   args["lake_root"])
-    load_quarantine(glue_context, "step_trainer", step_trainer_landing, quarantined,
-                    args["lake_root"], QUARANTINE)
+    accounting = load_quarantine(glue_context, step_trainer_landing, quarantined, args["lake_root"],
+                                 QUARANTINE)
+    write_accounting(glue_context, f"{args['lake_root']}/{ACCOUNTING}",
+                     {"source": "step_trainer", **accounting})
     [(table_name, relative_path)] = TARGET.items()
     load(glue_context, transform(step_trainer_landing, customer_curated, args["consent_mode"]),
          args["lake_root"], args["database"], table_name, relative_path)

@@ -3,8 +3,9 @@
     python -m scripts.check --lake DIR
 
 Checks: every table's row count equals the last local run's report (or is not zero when there
-is no report; a landing table counts its quarantined lines too, which Athena reads as rows of
-NULLs); customer_landing has customers without research consent, customer_trusted has
+is no report); a landing table's equals the records its landing job accounted for, accepted and
+quarantined (Athena reads a quarantined line as a row of NULLs); customer_landing has customers
+without research consent, customer_trusted has
 none; machine_learning_curated has no personal column. Exit status 1 when a check fails.
 """
 
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts import pipeline
-from scripts.cli import CliError, OneLineArgumentParser, fail
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts.query import connect, run_query
+from scripts.run_local import read_accounting
 
 PERSONAL_COLUMNS = ("customername", "email", "phone", "birthday")
 
@@ -31,18 +33,19 @@ class Check:
     expectation: str
 
 
-def expected_count(report: dict | None, table: pipeline.Table) -> int | None:
-    """The rows Athena's table should have after the reported run, or None without a report."""
-    if not report or report["tables"].get(table.name) is None:
-        return None
-    rejected = report["rejected"].get(table.source, 0) if table.is_landing else 0
-    return report["tables"][table.name] + rejected
+def expected_count(report: dict | None, accounting: dict[str, dict],
+                   table: pipeline.Table) -> int | None:
+    """The rows Athena's table should have after the last run, or None when it is unknown."""
+    if table.is_landing:
+        counts = accounting.get(table.source)
+        return counts["accepted"] + counts["quarantined"] if counts else None
+    return report["tables"].get(table.name) if report else None
 
 
-def count_checks(report: dict | None) -> list[Check]:
+def count_checks(report: dict | None, accounting: dict[str, dict]) -> list[Check]:
     checks = []
     for table in pipeline.TABLES:
-        expected = expected_count(report, table)
+        expected = expected_count(report, accounting, table)
         if expected is None:
             checks.append(Check(f"{table.name} has rows", f"select count(*) from {table.name}",
                                 lambda n: n > 0, "> 0"))
@@ -77,7 +80,7 @@ def load_report(lake: Path) -> dict | None:
 def run_checks(lake: Path) -> list[tuple[Check, int, bool]]:
     connection = connect(lake)
     results = []
-    for check in count_checks(load_report(lake)) + content_checks():
+    for check in count_checks(load_report(lake), read_accounting(lake)) + content_checks():
         _, [(value,)] = run_query(connection, check.sql)
         results.append((check, value, check.passes(value)))
     return results

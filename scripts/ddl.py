@@ -20,7 +20,7 @@ import sqlglot
 from sqlglot import exp
 
 from scripts import pipeline
-from scripts.cli import CliError, OneLineArgumentParser, fail
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 
 DDL_DIR = Path(__file__).resolve().parents[1] / "athena_ddl"
 JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"

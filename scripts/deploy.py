@@ -25,8 +25,8 @@ from scripts.aws import athena, ec2, glue, iam, s3
 from scripts.aws.clients import AwsClients, AwsTarget
 from scripts.aws.dry_run import DryRun
 from scripts.aws.errors import DeployError
-from scripts.cli import CliError, OneLineArgumentParser, fail
-from scripts.text_table import box_table
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
+from scripts._cli.text_table import SECTION_BREAK, box_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS_PREFIX = "glue_scripts"
@@ -256,6 +256,15 @@ def table_counts(aws: AwsClients, config: DeployConfig) -> dict[str, str]:
             for t in pipeline.TABLES}
 
 
+def quarantined_counts(aws: AwsClients, config: DeployConfig) -> dict[str, str]:
+    """Quarantined records per source, from the accounting each landing job wrote to S3."""
+    counts = {}
+    for source in pipeline.SOURCES:
+        accounting = s3.read_json(aws("s3"), config.bucket, pipeline.accounting_path(source))
+        counts[source] = f"{accounting['quarantined']:,}" if accounting else "no result"
+    return counts
+
+
 def planned_steps(config: DeployConfig, files: list[tuple[Path, str]]) -> list[str]:
     """The deploy's steps in words, shown before the first AWS call."""
     steps = [f"bucket s3://{config.bucket}: create if absent, block public access, encrypt"]
@@ -274,8 +283,11 @@ def planned_steps(config: DeployConfig, files: list[tuple[Path, str]]) -> list[s
     return steps
 
 
-def print_summary(config: DeployConfig, counts: dict[str, str], seconds: dict[str, int]) -> None:
-    say(box_table(("table", "rows (Athena)"), list(counts.items()), frozenset({1})))
+def print_summary(config: DeployConfig, counts: dict[str, str], quarantined: dict[str, str],
+                  seconds: dict[str, int]) -> None:
+    rows = [*counts.items(), SECTION_BREAK,
+            *[(f"{source} (quarantined)", count) for source, count in quarantined.items()]]
+    say(box_table(("table", "rows (Athena)"), rows, frozenset({1})))
     hours = dpu_hours(config, seconds)
     say(f"Glue usage of this run: {hours:.3f} DPU-hours ≈ ${hours * PRICE_PER_DPU_HOUR:.2f} "
         f"at ${PRICE_PER_DPU_HOUR}/DPU-hour")
@@ -304,7 +316,7 @@ def deploy(aws: AwsClients, config: DeployConfig) -> None:
     seconds = run_jobs(aws, config)
     counts = table_counts(aws, config)
     if not config.dry_run:
-        print_summary(config, counts, seconds)
+        print_summary(config, counts, quarantined_counts(aws, config), seconds)
 
 
 # --- command line ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from scripts import ddl, pipeline
 from scripts.aws import athena, ec2, glue, iam, s3
 from scripts.aws.clients import AwsClients, AwsTarget
 from scripts.aws.errors import DeployError
-from scripts.cli import CliError, OneLineArgumentParser, fail
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts.deploy import (DEFAULT_ROLE, SCRIPTS_PREFIX, TEMP_PREFIX, DeployConfig,
                             trigger_definitions)
 

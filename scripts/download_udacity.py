@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from scripts import pipeline
-from scripts.cli import CliError, OneLineArgumentParser, fail
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 
 REPOSITORY = "udacity/nd027-Data-Engineering-Data-Lakes-AWS-Exercises"
 STARTER_FOLDER = "project/starter"

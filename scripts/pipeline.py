@@ -19,6 +19,18 @@ DEFAULT_ML_MATCH = "device"
 
 SOURCES = ("customer", "accelerometer", "step_trainer")
 
+
+def job_options(database: str = DEFAULT_DATABASE, consent_mode: str = DEFAULT_CONSENT_MODE,
+                ml_match: str = DEFAULT_ML_MATCH) -> dict[str, str]:
+    """The options every Glue job takes besides JOB_NAME and lake_root (DESIGN.md), by name."""
+    return {"database": database, "consent_mode": consent_mode, "ml_match": ml_match}
+
+
+def accounting_path(source: str) -> str:
+    """Where a landing job writes the record accounting of ``source`` (accepted and quarantined
+    records), relative to the lake root: beside the quarantine folder."""
+    return f"{source}/landing_accounting.json"
+
 # Landing schemas of DESIGN.md in its field order (also the column order of every reader), with
 # the Athena/Spark type names. The one copy in scripts/: the DuckDB and landing references
 # derive theirs from it.
@@ -158,6 +170,11 @@ def landing_table(source: str) -> Table:
         if candidate.source == source:
             return candidate
     raise KeyError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+
+
+def landing_job(source: str) -> GlueJob:
+    """The job that reads the landing table of ``source`` (and quarantines its bad records)."""
+    return next(j for j in JOBS if landing_table(source).name in j.inputs)
 
 
 def output_tables() -> tuple[Table, ...]:

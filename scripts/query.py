@@ -23,8 +23,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from scripts import ddl, pipeline
-from scripts.cli import CliError, OneLineArgumentParser, fail
-from scripts.text_table import box_table
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
+from scripts._cli.text_table import box_table
 
 FORMATS = ("table", "csv", "json")
 FILE_PATTERNS = {"json": "*.json", "parquet": "*.parquet"}
@@ -47,7 +47,8 @@ def data_files(folder: Path, storage: str) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(str(path) for path in folder.rglob(FILE_PATTERNS[storage])
-                  if not any(part.startswith(("_", ".")) for part in path.relative_to(folder).parts))
+                  if not any(part.startswith(("_", "."))
+                             for part in path.relative_to(folder).parts))
 
 
 def empty_table_sql(table: ddl.TableDefinition) -> str:
@@ -74,8 +75,8 @@ def parquet_table_sql(connection: duckdb.DuckDBPyConnection, table: ddl.TableDef
     present = {row[0].lower(): row[0] for row in connection.sql(f"describe select * from {source}")
                .fetchall()}
     columns = ", ".join(
-        f"cast({quote(present[name.lower()])} as {duckdb_type(kind)}) as {quote(name.lower())}"
-        if name.lower() in present else f"cast(null as {duckdb_type(kind)}) as {quote(name.lower())}"
+        f"cast({quote(present[name.lower()]) if name.lower() in present else 'null'} "
+        f"as {duckdb_type(kind)}) as {quote(name.lower())}"
         for name, kind in table.columns)
     return f"select {columns} from {source}"
 

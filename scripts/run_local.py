@@ -19,15 +19,16 @@ import os
 import runpy
 import sys
 import time
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Iterator
 
 from scripts import pipeline
-from scripts.cli import CliError, OneLineArgumentParser, fail
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts.pipeline import GlueJob
-from scripts.text_table import SECTION_BREAK, box_table
+from scripts._cli.text_table import SECTION_BREAK, box_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATALOG_ROOT_VARIABLE = "STEDI_LOCAL_CATALOG_ROOT"
@@ -114,6 +115,15 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
+def keep_traceback(lake: Path, job: GlueJob) -> Path:
+    """Write the traceback of the exception being handled to ``<lake>/_logs/<job>.traceback``:
+    the one-line error names this file, which holds the file and line of the error."""
+    path = lake / "_logs" / f"{job.name}.traceback"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(traceback.format_exc())
+    return path
+
+
 def load_job_module(job: GlueJob) -> ModuleType:
     """Import a Glue script as a module without running its main() (needs ``activate()``)."""
     spec = importlib.util.spec_from_file_location(f"glue_job_{job.name}", REPO_ROOT / job.script)
@@ -122,67 +132,48 @@ def load_job_module(job: GlueJob) -> ModuleType:
     return module
 
 
-def landing_reader(table: pipeline.Table) -> GlueJob:
-    """The job that reads a landing table (its extract_landing applies the landing rules)."""
-    return next(j for j in pipeline.JOBS if table.name in j.inputs)
+@contextmanager
+def job_log_file(path: Path) -> Iterator[None]:
+    """Send what a job logs through glueContext.get_logger() (the local runtime's Python logger
+    "awsglue.local"; CloudWatch on AWS) to ``path`` instead of the terminal, which shows the
+    runner's progress."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("awsglue.local")
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
-class JobLog(logging.Handler):
-    """Collects what the jobs log through glueContext.get_logger() (the local runtime sends it
-    to the Python logger "awsglue.local"): the landing jobs log their record accounting there."""
-
-    LANDING_COUNTS = "landing records:"
-    SHARED_SERIALS = "shared serial numbers:"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.landing: dict[str, dict] = {}
-        self.warnings: dict[str, int] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith(self.LANDING_COUNTS):
-            counts = json.loads(message.removeprefix(self.LANDING_COUNTS))
-            self.landing[counts["source"]] = counts
-        elif message.startswith(self.SHARED_SERIALS):
-            self.warnings["shared_serial_numbers"] = int(message.split(":")[1])
-
-    @contextmanager
-    def attached(self) -> Iterator["JobLog"]:
-        logger = logging.getLogger("awsglue.local")
-        saved = logger.level, logger.propagate
-        logger.addHandler(self)
-        # The runner reports what it needs itself; the log would only clutter the terminal.
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        try:
-            yield self
-        finally:
-            logger.removeHandler(self)
-            logger.setLevel(saved[0])
-            logger.propagate = saved[1]
+def read_accounting(lake: Path) -> dict[str, dict]:
+    """The record accounting each landing job wrote at its last run, by source; a source whose
+    job never ran here is absent."""
+    found = {}
+    for source in pipeline.SOURCES:
+        path = lake / pipeline.accounting_path(source)
+        if path.is_file():
+            found[source] = json.loads(path.read_text())
+    return found
 
 
-def count_landing(spark, lake: Path, logged: dict[str, dict]) -> tuple[dict, dict[str, int]]:
-    """(accepted records per landing table, quarantined records per source).
-
-    The counts the landing jobs logged during this run; a landing table whose job did not run
-    is counted with that job's own reader, so accepted + quarantined is every record.
-    """
-    accepted_counts: dict[str, int | None] = {}
-    rejected: dict[str, int] = {}
-    for table in pipeline.landing_tables():
-        if table.source in logged:
-            counts = logged[table.source]
-        elif any(Path(table.location(lake)).glob("*")):
-            accepted, quarantined = load_job_module(landing_reader(table)).extract_landing(
-                spark, str(lake))
-            counts = {"accepted": accepted.count(), "quarantined": quarantined.count()}
-        else:
-            counts = {"accepted": None, "quarantined": 0}
-        accepted_counts[table.name], rejected[table.source] = (counts["accepted"],
-                                                               counts["quarantined"])
-    return accepted_counts, rejected
+def landing_counts(accounting: dict[str, dict]) -> tuple[dict, dict[str, int], dict[str, int]]:
+    """(accepted records per landing table, quarantined records per source, warnings) from the
+    landing jobs' accounting; None and 0 for a source whose job never ran."""
+    accepted = {t.name: accounting.get(t.source, {}).get("accepted")
+                for t in pipeline.landing_tables()}
+    rejected = {source: accounting.get(source, {}).get("quarantined", 0)
+                for source in pipeline.SOURCES}
+    shared = accounting.get("customer", {}).get("shared_serial_numbers", 0)
+    return accepted, rejected, {"shared_serial_numbers": shared} if shared else {}
 
 
 def count_outputs(spark, lake: Path) -> dict[str, int | None]:
@@ -214,26 +205,26 @@ def write_report(report: dict, lake: Path, extra_path: Path | None) -> None:
 
 def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str], spark) -> dict:
     """Run ``jobs`` in order on one Spark session and return the run report of DESIGN.md."""
-    from scripts.progress import JobProgress
+    from scripts._cli.progress import JobProgress
 
     seconds = {}
-    job_log = JobLog()
     for position, job in enumerate(jobs, start=1):
         progress = JobProgress(f"[{position}/{len(jobs)}] {job.name}", spark.sparkContext)
         try:
-            with progress, job_log.attached():
+            with progress, job_log_file(lake / "_logs" / f"{job.name}.log"):
                 run_job(job, lake, options)
         except Exception as error:  # a job's failure of any kind is reported, not re-raised
-            raise CliError(f"job {job.name} failed: {first_line(error)} "
-                           f"(Spark log: {lake / '_logs' / 'spark.log'})") from error
+            raise CliError(f"job {job.name} failed: {first_line(error)} (traceback: "
+                           f"{keep_traceback(lake, job)}; Spark log: "
+                           f"{lake / '_logs' / 'spark.log'})") from error
         seconds[job.name] = round(progress.seconds, 2)
     with JobProgress("counting the rows of every table", spark.sparkContext):
-        landing, rejected = count_landing(spark, lake, job_log.landing)
+        landing, rejected, warnings = landing_counts(read_accounting(lake))
         outputs = count_outputs(spark, lake)
     return {"options": {"consent_mode": options["consent_mode"], "ml_match": options["ml_match"]},
             "tables": {t.name: landing.get(t.name, outputs.get(t.name)) for t in pipeline.TABLES},
             "rejected": rejected,
-            "warnings": job_log.warnings,
+            "warnings": warnings,
             "seconds": seconds}
 
 
@@ -248,8 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         missing = missing_inputs(lake, jobs)
         if missing:
             raise CliError(f"missing input: {'; '.join(missing)}")
-        options = {"database": args.database, "consent_mode": args.consent_mode,
-                   "ml_match": args.ml_match}
+        options = pipeline.job_options(args.database, args.consent_mode, args.ml_match)
 
         started = time.perf_counter()
         from scripts.local_glue import activate
@@ -257,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 local_spark_session)
 
         activate()
-        print(f"STEDI pipeline on {lake} (consent_mode={args.consent_mode}, "
+        print(f"STEDI pipeline on {args.lake} (consent_mode={args.consent_mode}, "
               f"ml_match={args.ml_match})", flush=True)
         try:
             spark = local_spark_session(log_file=lake / "_logs" / "spark.log",
@@ -273,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {report['warnings']['shared_serial_numbers']} serial numbers belong to "
               "several customers (no zone multiplies their rows)")
     print(f"done in {time.perf_counter() - started:.1f}s; report: "
-          f"{lake / '_reports' / 'latest.json'}")
+          f"{args.lake / '_reports' / 'latest.json'}")
     return 0
 
 

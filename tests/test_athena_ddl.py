@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from scripts import ddl, pipeline
-from scripts.cli import CliError
+from scripts._cli.errors import CliError
 from tests.support import REPO_ROOT, load_job_module
 
 LANDING_SCHEMAS = {

@@ -23,7 +23,7 @@ SPARK_TREE_MIN_MB = 300
 
 
 def run_bench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scripts.bench", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "scripts.dev.bench", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -15,7 +15,7 @@ from moto.glue.models import FakeJobRun
 
 from scripts import ddl, pipeline
 from scripts.deploy import DEFAULT_ROLE, SCRIPTS_PREFIX, DeployConfig, trigger_definitions
-from scripts.generate_data import generate
+from scripts.sample_data.generator import generate
 from tests.moto_server import MotoServer, relative_files
 from tests.support import REPO_ROOT
 
@@ -162,6 +162,18 @@ def test_jobs_ran_in_dependency_order_and_the_counts_are_printed(aws, deployed):
     assert "DPU-hours" in deployed.stdout
 
 
+def test_the_summary_shows_the_quarantine_counts_the_landing_jobs_wrote(aws, landing):
+    """moto runs no job, so the accounting a landing job writes to S3 is put there first."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=pipeline.accounting_path("accelerometer"),
+                  Body=json.dumps({"source": "accelerometer", "accepted": 9, "quarantined": 1234}))
+    result = deploy(aws, landing, "--create-role")
+    assert result.returncode == 0, result.stderr
+    assert "│ accelerometer (quarantined) │         1,234 │" in result.stdout
+    assert "│ customer (quarantined)      │     no result │" in result.stdout
+
+
 # --- repeating, dry runs, tearing down ------------------------------------------------------------
 
 def test_deploying_twice_converges_without_duplicates(aws, landing):
@@ -229,7 +241,8 @@ def test_destroy_keeps_the_data_without_delete_data(aws, landing):
                     for name in relative_files(landing / t.path)}
 
 
-# --- mistakes and failures: one line, status 2, nothing half-made ----------------------------------
+# --- mistakes and failures: one line, status 2, nothing half-made
+# ----------------------------------
 
 def assert_one_line_error(result, message: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr

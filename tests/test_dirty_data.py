@@ -1,5 +1,5 @@
 """The pipeline on dirty exports: the Spark landing reader against the independent Python
-reference (scripts/reference_landing.py), record for record, and the zones against DuckDB."""
+reference (scripts/landing_python.py), record for record, and the zones against DuckDB."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scripts import pipeline, reference_duckdb, reference_landing
-from scripts.generate_data import generate
-from scripts.run_local import landing_reader, load_job_module, run_pipeline
-from tests.test_pipeline import options, output_rows
+from scripts import pipeline
+from scripts.reference import landing_python, zones_duckdb
+from scripts.sample_data.generator import generate
+from scripts.run_local import load_job_module, run_pipeline
+from tests.test_pipeline import output_rows
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +26,13 @@ def dirty_lake(tmp_path_factory):
 
 
 def spark_landing(spark, lake: Path, source: str):
-    job = landing_reader(pipeline.landing_table(source))
-    return load_job_module(job).extract_landing(spark, str(lake))
+    return load_job_module(pipeline.landing_job(source)).extract_landing(spark, str(lake))
 
 
 @pytest.mark.parametrize("source", pipeline.SOURCES)
 def test_spark_accepts_exactly_the_records_the_reference_accepts(spark, dirty_lake, source):
     accepted, _ = spark_landing(spark, dirty_lake, source)
-    expected = reference_landing.accepted_rows(dirty_lake)[source]
+    expected = landing_python.accepted_rows(dirty_lake)[source]
     assert Counter(tuple(row) for row in accepted.collect()) == Counter(expected)
 
 
@@ -42,7 +42,7 @@ def test_spark_quarantines_the_same_records_with_the_same_reasons(spark, dirty_l
     actual = sorted((Path(r.source_file).name, r.line_number, r.object_index, r.reason, r.record)
                     for r in quarantined.collect())
     expected = sorted((Path(r.source_file).name, r.line_number, r.object_index, r.reason, r.text)
-                      for r in reference_landing.read_source(dirty_lake, source) if r.reason)
+                      for r in landing_python.read_source(dirty_lake, source) if r.reason)
     assert actual == expected
     assert {reason.split(":")[0] for *_, reason, _ in actual} >= {
         "malformed JSON", "truncated object", "wrong type", "missing key field"}
@@ -52,22 +52,23 @@ def test_spark_quarantines_the_same_records_with_the_same_reasons(spark, dirty_l
                                                     ("since_consent", "timestamp")])
 def test_pipeline_on_dirty_data_equals_the_reference(spark, dirty_lake, tmp_path, consent_mode,
                                                      ml_match):
-    report = run_pipeline(dirty_lake, pipeline.JOBS, options(consent_mode, ml_match), spark)
-    summaries = reference_landing.summarize_lake(dirty_lake)
+    report = run_pipeline(dirty_lake, pipeline.JOBS,
+                          pipeline.job_options(consent_mode=consent_mode, ml_match=ml_match), spark)
+    summaries = landing_python.summarize_lake(dirty_lake)
     assert report["rejected"] == {s: summaries[s]["quarantined"] for s in pipeline.SOURCES}
-    records_in = {s: len(reference_landing.read_source(dirty_lake, s)) for s in pipeline.SOURCES}
+    records_in = {s: len(landing_python.read_source(dirty_lake, s)) for s in pipeline.SOURCES}
     assert {s: report["tables"][f"{s}_landing"] + report["rejected"][s]
             for s in pipeline.SOURCES} == records_in
-    reference = reference_duckdb.compute_zones(
+    reference = zones_duckdb.compute_zones(
         dirty_lake, consent_mode, ml_match,
-        accepted_rows=reference_landing.accepted_rows(dirty_lake))
+        accepted_rows=landing_python.accepted_rows(dirty_lake))
     expected = {t.name: sorted(reference.sql(f"select * from {t.name}").fetchall(), key=repr)
                 for t in pipeline.output_tables()}
     assert output_rows(dirty_lake) == expected
 
 
 def test_quarantine_files_hold_text_file_line_and_reason(spark, dirty_lake):
-    run_pipeline(dirty_lake, pipeline.JOBS, options(), spark)
+    run_pipeline(dirty_lake, pipeline.JOBS, pipeline.job_options(), spark)
     lines = [json.loads(line) for path in (dirty_lake / "accelerometer" / "quarantine")
              .glob("*.json") for line in path.read_text().splitlines()]
     assert lines and all(set(record) == {"record", "source_file", "line_number", "object_index",
@@ -77,12 +78,12 @@ def test_quarantine_files_hold_text_file_line_and_reason(spark, dirty_lake):
 def test_thirty_serial_numbers_shared_by_a_thousand_customers_multiply_nothing(spark, tmp_path):
     lake = tmp_path / "lake"
     generate(lake, scale=1, seed=17, dirty=True)
-    report = run_pipeline(lake, pipeline.JOBS, options(), spark)
+    report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
     assert report["warnings"] == {"shared_serial_numbers": 30}
     outputs = output_rows(lake)
     assert len(outputs["step_trainer_trusted"]) == len(set(outputs["step_trainer_trusted"]))
-    reference = reference_duckdb.compute_zones(
-        lake, accepted_rows=reference_landing.accepted_rows(lake))
+    reference = zones_duckdb.compute_zones(
+        lake, accepted_rows=landing_python.accepted_rows(lake))
     assert {name: len(rows) for name, rows in outputs.items()} == {
         t.name: reference.sql(f"select count(*) from {t.name}").fetchone()[0]
         for t in pipeline.output_tables()}
@@ -130,7 +131,7 @@ def test_records_in_equal_accepted_plus_quarantined_and_zones_hold_only_accepted
     accepted_rows = Counter(tuple(row) for row in accepted.collect())
     reasons = Counter(row.reason for row in quarantined.collect())
 
-    records = reference_landing.read_source(lake, "accelerometer")
+    records = landing_python.read_source(lake, "accelerometer")
     assert sum(accepted_rows.values()) + sum(reasons.values()) == len(records)
     assert accepted_rows == Counter(r.values for r in records if r.reason is None)
     assert reasons == Counter(r.reason for r in records if r.reason)

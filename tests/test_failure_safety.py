@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from awsglue.data_sink import DataSink
 
-from scripts import pipeline
-from scripts.cli import CliError
-from scripts.generate_data import generate
+from scripts import pipeline, run_local
+from scripts._cli.errors import CliError
+from scripts.sample_data.generator import generate
 from scripts.run_local import run_pipeline
-from tests.test_pipeline import options, output_rows
+from tests.test_pipeline import output_rows
 
 ACCELEROMETER_JOB = pipeline.job("accelerometer_landing_to_trusted")
 CURATED_JOB = pipeline.job("customer_trusted_to_curated")
@@ -27,7 +27,7 @@ def lake_after_a_crash(spark, tmp_path, monkeypatch):
     before it finished (as a lost executor or a killed driver would)."""
     lake = tmp_path / "lake"
     generate(lake, scale=0.02, seed=9, files_per_source=2)
-    run_pipeline(lake, pipeline.JOBS, options(), spark)
+    run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
     complete = output_rows(lake)
     original_write = DataSink.writeFrame
 
@@ -37,7 +37,7 @@ def lake_after_a_crash(spark, tmp_path, monkeypatch):
 
     monkeypatch.setattr(DataSink, "writeFrame", crash_after_writing)
     with pytest.raises(CliError, match="job accelerometer_landing_to_trusted failed: driver lost"):
-        run_pipeline(lake, (ACCELEROMETER_JOB,), options(), spark)
+        run_pipeline(lake, (ACCELEROMETER_JOB,), pipeline.job_options(), spark)
     monkeypatch.setattr(DataSink, "writeFrame", original_write)
     return lake, complete
 
@@ -52,12 +52,40 @@ def test_a_later_job_refuses_the_incomplete_zone_and_keeps_its_own_output(spark,
     lake, complete = lake_after_a_crash
     with pytest.raises(CliError, match="accelerometer_trusted is incomplete: the job writing it "
                                        "failed mid-way; run that job again first"):
-        run_pipeline(lake, (CURATED_JOB,), options(), spark)
+        run_pipeline(lake, (CURATED_JOB,), pipeline.job_options(), spark)
     assert output_rows(lake)["customer_curated"] == complete["customer_curated"]
 
 
 def test_running_the_job_again_completes_the_zone(spark, lake_after_a_crash):
     lake, complete = lake_after_a_crash
-    run_pipeline(lake, pipeline.JOBS, options(), spark)
+    run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
     assert marks(lake) == []
     assert output_rows(lake) == complete
+
+
+def test_a_failing_job_keeps_its_traceback_and_names_it_in_one_line(spark, tmp_path,
+                                                                    monkeypatch):
+    """A job edited into a NameError: the error is one line that names the traceback file,
+    and the file holds the script's file and line of the error."""
+    job = pipeline.job("customer_landing_to_trusted")
+    edited_root = tmp_path / "edited"
+    script = edited_root / job.script
+    script.parent.mkdir(parents=True)
+    lines = (run_local.REPO_ROOT / job.script).read_text().splitlines()
+    at = lines.index("def transform(customer_landing: DataFrame) -> DataFrame:") + 2
+    lines.insert(at, "    undefined_name_in_an_edit")
+    script.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(run_local, "REPO_ROOT", edited_root)
+    lake = tmp_path / "lake"
+    generate(lake, scale=0.02, seed=9, files_per_source=1)
+
+    with pytest.raises(CliError) as failure:
+        run_pipeline(lake, (job,), pipeline.job_options(), spark)
+    kept = lake / "_logs" / f"{job.name}.traceback"
+    message = str(failure.value)
+    assert "\n" not in message
+    assert message.startswith(f"job {job.name} failed: name 'undefined_name_in_an_edit' is not "
+                              f"defined (traceback: {kept};")
+    assert f'File "{script}", line {at + 1}, in transform' in kept.read_text()
+    assert kept.read_text().rstrip().endswith(
+        "NameError: name 'undefined_name_in_an_edit' is not defined")

@@ -18,9 +18,10 @@ import duckdb
 import pytest
 
 from scripts import pipeline
-from scripts.generate_data import LandingExistsError, generate, landing_folder, manifest_path
-from scripts.reference_duckdb import LANDING_COLUMNS, compute_zones, zone_counts
-from scripts.reference_landing import Record, read_source, summarize
+from scripts.sample_data.generator import (LandingExistsError, generate, landing_folder,
+                                           manifest_path)
+from scripts.reference.zones_duckdb import LANDING_COLUMNS, compute_zones, zone_counts
+from scripts.reference.landing_python import Record, read_source, summarize
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_SCALE = 0.05

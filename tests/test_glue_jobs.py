@@ -9,7 +9,9 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
+from glue_jobs.shared import job_plumbing
 from scripts import pipeline
+from scripts.dev.glue_scripts import render_script, shared_blocks
 from tests.support import REPO_ROOT, load_job_module
 
 CUSTOMER_JOB = load_job_module("customer_landing_to_trusted")
@@ -199,40 +201,40 @@ def test_machine_learning_curated_has_no_personal_data(spark):
 # --- what every script shares --------------------------------------------------------------------
 
 def test_job_arguments_default_and_validate():
-    args = ML_JOB.resolve_arguments(["job.py", "--JOB_NAME", "j", "--lake_root", "/lake/"])
+    args = job_plumbing.resolve_arguments(["job.py", "--JOB_NAME", "j", "--lake_root", "/lake/"])
     ours = {name: args[name] for name in
             ("JOB_NAME", "lake_root", "database", "consent_mode", "ml_match")}
-    assert ours == {"JOB_NAME": "j", "lake_root": "/lake", "database": "stedi",
-                    "consent_mode": "registered", "ml_match": "device"}
+    assert ours == {"JOB_NAME": "j", "lake_root": "/lake", **pipeline.job_options()}
     with pytest.raises(ValueError, match="--ml_match must be one of device, timestamp"):
-        ML_JOB.resolve_arguments(["job.py", "--JOB_NAME", "j", "--lake_root", "/l",
-                                  "--ml_match", "fuzzy"])
+        job_plumbing.resolve_arguments(["job.py", "--JOB_NAME", "j", "--lake_root", "/l",
+                                        "--ml_match", "fuzzy"])
 
 
-def plumbing_blocks(source: str) -> dict[str, str]:
-    """The marked blocks of shared code in a script, by their opening marker."""
-    blocks, current = {}, None
-    for line in source.splitlines():
-        if line.startswith("# --- end of"):
-            current = None
-        elif line.startswith("# --- "):
-            current = line.split("---")[1].strip()
-            blocks[current] = ""
-        elif current:
-            blocks[current] += line + "\n"
-    return blocks
+@pytest.mark.parametrize("job", pipeline.JOBS, ids=lambda j: j.name)
+def test_script_is_what_make_glue_scripts_writes(job):
+    """The shared blocks are edited in glue_jobs/shared/; a script edited between its markers,
+    or not regenerated after a shared module changed, fails here."""
+    committed = (REPO_ROOT / job.script).read_text()
+    assert render_script(committed, shared_blocks(), job.script) == committed, (
+        f"{job.script} is not what its shared blocks generate: run `make glue-scripts`")
 
 
-def test_shared_plumbing_is_identical_in_every_script():
-    """Glue scripts cannot import a shared module, so the shared blocks are copies; this keeps
-    the copies from drifting apart."""
-    blocks = {j.name: plumbing_blocks((REPO_ROOT / j.script).read_text()) for j in pipeline.JOBS}
-    common = {name: b["common job plumbing"] for name, b in blocks.items()}
-    assert len(set(common.values())) == 1, "common job plumbing differs between scripts"
-    readers = {name: b["landing reader"] for name, b in blocks.items() if "landing reader" in b}
-    assert sorted(readers) == sorted(j.name for j in pipeline.JOBS
-                                     if any(pipeline.table(i).is_landing for i in j.inputs))
-    assert len(set(readers.values())) == 1, "landing reader differs between scripts"
+@pytest.mark.parametrize("job", pipeline.JOBS, ids=lambda j: j.name)
+def test_script_carries_only_the_shared_code_it_uses(job):
+    """Each script gets only the blocks it uses: every name a block defines is used by the
+    script, and the landing reader is in exactly the jobs that read a landing table."""
+    text = (REPO_ROOT / job.script).read_text()
+    tree = ast.parse(text)
+    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    blocks = shared_blocks()
+    carried = [name for name in blocks if f"# --- shared block {name}:" in text]
+    for name in carried:
+        defined = {node.name if not isinstance(node, ast.Assign) else node.targets[0].id
+                   for node in ast.parse(blocks[name].body).body
+                   if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign))}
+        assert defined <= read, f"{job.script} carries unused {sorted(defined - read)}"
+    reads_landing = any(pipeline.table(name).is_landing for name in job.inputs)
+    assert ("landing_reader" in carried) == reads_landing
 
 
 @pytest.mark.parametrize("job", pipeline.JOBS, ids=lambda j: j.name)
@@ -245,8 +247,7 @@ def test_script_declares_the_tables_of_the_pipeline_definition(job):
 @pytest.mark.parametrize("source", pipeline.SOURCES)
 def test_script_landing_schema_and_key_fields_equal_the_pipeline_definition(source):
     """The scripts keep their own copies (they upload alone); these must not drift."""
-    reader = next(j for j in pipeline.JOBS if pipeline.landing_table(source).name in j.inputs)
-    module = load_job_module(reader.name)
+    module = load_job_module(pipeline.landing_job(source).name)
     prefix = source.upper()
     schema = getattr(module, f"{prefix}_LANDING_SCHEMA")
     assert {f.name: f.dataType.simpleString() for f in schema.fields} == \
@@ -256,18 +257,13 @@ def test_script_landing_schema_and_key_fields_equal_the_pipeline_definition(sour
         pipeline.KEY_FIELDS[source])
 
 
-# What a Glue 5.0 job has without --additional-python-modules: Glue's libraries and Python's.
-def test_log_lines_the_runner_reads_are_the_ones_the_scripts_write():
-    """The runner takes the landing counts from these log lines; were they to drift, it would
-    silently fall back to parsing the landing data a second time."""
-    from scripts.run_local import JobLog
-
-    for source in pipeline.SOURCES:
-        reader = next(j for j in pipeline.JOBS if pipeline.landing_table(source).name in j.inputs)
-        assert load_job_module(reader.name).LANDING_COUNTS_LOG == JobLog.LANDING_COUNTS
-    assert CUSTOMER_JOB.SHARED_SERIALS_LOG == JobLog.SHARED_SERIALS
+@pytest.mark.parametrize("source", pipeline.SOURCES)
+def test_script_writes_its_accounting_where_the_runner_reads_it(source):
+    module = load_job_module(pipeline.landing_job(source).name)
+    assert module.ACCOUNTING == pipeline.accounting_path(source)
 
 
+# What a Glue job has without --additional-python-modules: Glue's libraries and Python's.
 ALLOWED_IMPORT_ROOTS = {"awsglue", "pyspark"} | set(sys.stdlib_module_names)
 
 

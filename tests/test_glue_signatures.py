@@ -22,7 +22,9 @@ import pytest
 import awsglue
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_DIR = Path(os.environ.get("GLUE_REFERENCE_DIR", REPO_ROOT / ".venv" / "glue-reference" / "awsglue"))
+REFERENCE_DIR = Path(
+    os.environ.get("GLUE_REFERENCE_DIR", REPO_ROOT / ".venv" / "glue-reference" / "awsglue")
+)
 
 # What the local runtime may offer beyond AWS's package, and why.
 LOCAL_ONLY_MODULES = {
@@ -31,8 +33,10 @@ LOCAL_ONLY_MODULES = {
 LOCAL_ONLY_NAMES = {
     "LocalGlueError": "base class of the errors that only the local runtime raises",
     "LocalS3PathError": "the local runtime refuses S3 paths instead of touching a real bucket",
-    "LocalUnsupportedError": "the local runtime refuses what it does not implement instead of ignoring it",
-    "LocalCatalogRootError": "the local Data Catalog needs a root folder, which AWS's catalog does not",
+    "LocalUnsupportedError":
+        "the local runtime refuses what it does not implement instead of ignoring it",
+    "LocalCatalogRootError":
+        "the local Data Catalog needs a root folder, which AWS's catalog does not",
 }
 # What the Glue jobs call; the walk below must reach all of it, or the check proves nothing.
 USED_BY_THE_JOBS = {
@@ -60,7 +64,8 @@ Parameter = tuple[str, str, object]  # name, kind, default (REQUIRED or (type na
 
 @dataclass(frozen=True)
 class Signature:
-    """How a callable is bound (function, method, classmethod, staticmethod, property, class) and its parameters."""
+    """How a callable is bound (function, method, classmethod, staticmethod, property, class) and
+    its parameters."""
 
     binding: str
     parameters: tuple[Parameter, ...] = ()
@@ -76,16 +81,20 @@ class Signature:
 
 @dataclass
 class OfficialModule:
-    """What an official module's source defines: signatures by qualified name, and every bound name."""
+    """What an official module's source defines: signatures by qualified name, and every bound
+    name."""
 
     signatures: dict[str, Signature] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)
 
 
-# --- the official package, parsed ------------------------------------------------------------------
+# --- the official package, parsed
+# ------------------------------------------------------------------
+
 
 def literal(node: ast.expr) -> tuple[str, object]:
-    """A default value in a form comparable with a live one: type name and value (0 must not equal False)."""
+    """A default value in a form comparable with a live one: type name and value (0 must not
+    equal False)."""
     try:
         value = ast.literal_eval(node)
     except ValueError:
@@ -95,13 +104,21 @@ def literal(node: ast.expr) -> tuple[str, object]:
 
 def parameters_of(arguments: ast.arguments) -> tuple[Parameter, ...]:
     positional = [*arguments.posonlyargs, *arguments.args]
-    defaults = [REQUIRED] * (len(positional) - len(arguments.defaults)) + [literal(d) for d in arguments.defaults]
-    kinds = ["POSITIONAL_ONLY"] * len(arguments.posonlyargs) + ["POSITIONAL_OR_KEYWORD"] * len(arguments.args)
-    parameters = [(arg.arg, kind, default) for arg, kind, default in zip(positional, kinds, defaults)]
+    defaults = [REQUIRED] * (len(positional) - len(arguments.defaults)) + [
+        literal(d) for d in arguments.defaults
+    ]
+    kinds = ["POSITIONAL_ONLY"] * len(arguments.posonlyargs) + ["POSITIONAL_OR_KEYWORD"] * len(
+        arguments.args
+    )
+    parameters = [
+        (arg.arg, kind, default) for arg, kind, default in zip(positional, kinds, defaults)
+    ]
     if arguments.vararg:
         parameters.append((arguments.vararg.arg, "VAR_POSITIONAL", REQUIRED))
     for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults):
-        parameters.append((arg.arg, "KEYWORD_ONLY", REQUIRED if default is None else literal(default)))
+        parameters.append(
+            (arg.arg, "KEYWORD_ONLY", REQUIRED if default is None else literal(default))
+        )
     if arguments.kwarg:
         parameters.append((arguments.kwarg.arg, "VAR_KEYWORD", REQUIRED))
     return tuple(parameters)
@@ -109,11 +126,14 @@ def parameters_of(arguments: ast.arguments) -> tuple[Parameter, ...]:
 
 def binding_of(function: ast.FunctionDef) -> str:
     decorators = {d.id for d in function.decorator_list if isinstance(d, ast.Name)}
-    return next((b for b in ("classmethod", "staticmethod", "property") if b in decorators), "method")
+    return next(
+        (b for b in ("classmethod", "staticmethod", "property") if b in decorators), "method"
+    )
 
 
 def top_level_statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Module statements, including those inside top-level if/try blocks (e.g. Python 2/3 variants)."""
+    """Module statements, including those inside top-level if/try blocks (e.g. Python 2/3
+    variants)."""
     statements = []
     for statement in body:
         if isinstance(statement, (ast.If, ast.Try)):
@@ -131,7 +151,9 @@ def bound_names(statement: ast.stmt) -> list[str]:
         return [(alias.asname or alias.name).split(".")[0] for alias in statement.names]
     if isinstance(statement, (ast.Assign, ast.AnnAssign)):
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-        return [name.id for target in targets for name in ast.walk(target) if isinstance(name, ast.Name)]
+        return [
+            name.id for target in targets for name in ast.walk(target) if isinstance(name, ast.Name)
+        ]
     return []
 
 
@@ -148,13 +170,18 @@ def parse_official_module(source: str) -> OfficialModule:
                     parsed.names.add(f"{statement.name}.{name}")
                 if isinstance(member, ast.FunctionDef):
                     parsed.signatures[f"{statement.name}.{member.name}"] = Signature(
-                        binding_of(member), parameters_of(member.args))
+                        binding_of(member), parameters_of(member.args)
+                    )
     return parsed
 
 
 def official_source(module_name: str) -> Path:
     relative = Path(*module_name.split(".")[1:])
-    as_file = REFERENCE_DIR / relative.with_suffix(".py") if relative.parts else REFERENCE_DIR / "__init__.py"
+    as_file = (
+        REFERENCE_DIR / relative.with_suffix(".py")
+        if relative.parts
+        else REFERENCE_DIR / "__init__.py"
+    )
     return as_file if as_file.is_file() else REFERENCE_DIR / relative / "__init__.py"
 
 
@@ -173,28 +200,39 @@ def official_modules() -> dict[str, OfficialModule | None]:
     modules = {}
     for module in local_modules():
         source = official_source(module.__name__)
-        modules[module.__name__] = parse_official_module(source.read_text()) if source.is_file() else None
+        modules[module.__name__] = (
+            parse_official_module(source.read_text()) if source.is_file() else None
+        )
     return modules
 
 
-# --- the local runtime, walked ---------------------------------------------------------------------
+# --- the local runtime, walked
+# ---------------------------------------------------------------------
+
 
 def local_modules() -> list[ModuleType]:
     """The local package and its public modules."""
-    names = [info.name for info in pkgutil.iter_modules(awsglue.__path__) if not info.name.startswith("_")]
+    names = [
+        info.name
+        for info in pkgutil.iter_modules(awsglue.__path__)
+        if not info.name.startswith("_")
+    ]
     return [awsglue, *(importlib.import_module(f"awsglue.{name}") for name in sorted(names))]
 
 
 def is_own(value: object) -> bool:
-    """Whether a module attribute belongs to the local runtime (not a pyspark or standard library import)."""
+    """Whether a module attribute belongs to the local runtime (not a pyspark or standard library
+    import)."""
     origin = getattr(value, "__module__", None)
     return origin is None or origin == "awsglue" or origin.startswith("awsglue.")
 
 
 def public_names(module: ModuleType) -> list[str]:
-    """Every public name that the module offers, defined there or imported from the local runtime."""
+    """Every public name that the module offers, defined there or imported from the local
+    runtime."""
     return sorted(
-        name for name, value in vars(module).items()
+        name
+        for name, value in vars(module).items()
         if not name.startswith("_") and not inspect.ismodule(value) and is_own(value)
     )
 
@@ -205,7 +243,9 @@ def local_parameters(function: FunctionType) -> tuple[Parameter, ...]:
             return REQUIRED
         return (type(parameter.default).__name__, parameter.default)
 
-    return tuple((p.name, p.kind.name, default(p)) for p in inspect.signature(function).parameters.values())
+    return tuple(
+        (p.name, p.kind.name, default(p)) for p in inspect.signature(function).parameters.values()
+    )
 
 
 def member_signature(member: object) -> Signature | None:
@@ -220,7 +260,8 @@ def member_signature(member: object) -> Signature | None:
 
 
 def local_signatures(module: ModuleType) -> dict[str, Signature | None]:
-    """Signatures of the module's own public functions, classes and class members (None for a data attribute)."""
+    """Signatures of the module's own public functions, classes and class members (None for a
+    data attribute)."""
     signatures: dict[str, Signature | None] = {}
     for name in public_names(module):
         value = getattr(module, name)
@@ -239,7 +280,12 @@ def local_signatures(module: ModuleType) -> dict[str, Signature | None]:
 
 
 LOCAL_MODULES = local_modules()
-LOCAL_NAMES = [(m.__name__, name) for m in LOCAL_MODULES for name in public_names(m) if name not in LOCAL_ONLY_NAMES]
+LOCAL_NAMES = [
+    (m.__name__, name)
+    for m in LOCAL_MODULES
+    for name in public_names(m)
+    if name not in LOCAL_ONLY_NAMES
+]
 LOCAL_SIGNATURES = [
     (m.__name__, qualname, signature)
     for m in LOCAL_MODULES
@@ -259,13 +305,16 @@ def signature_differences(local: Signature, official: Signature | None) -> list[
     return []
 
 
-# --- the checks ------------------------------------------------------------------------------------
+# --- the checks
+# ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("module", [m.__name__ for m in LOCAL_MODULES])
 def test_local_module_exists_in_the_official_package(module):
     official = official_modules()
     assert module in LOCAL_ONLY_MODULES or official[module] is not None, (
-        f"{module} has no counterpart in AWS's awsglue; list it in LOCAL_ONLY_MODULES with a reason if it must exist"
+        f"{module} has no counterpart in AWS's awsglue; "
+        "list it in LOCAL_ONLY_MODULES with a reason if it must exist"
     )
 
 
@@ -275,17 +324,23 @@ def test_local_public_name_exists_in_the_official_module(module, name):
     if module in LOCAL_ONLY_MODULES:
         pytest.fail(f"{module} may hold only the names in LOCAL_ONLY_NAMES, not {name}")
     assert name in official[module].names, (
-        f"{module}.{name} is public locally but AWS's {module} has no {name}: make it private (_{name}) or remove it"
+        f"{module}.{name} is public locally but AWS's {module} has no {name}: "
+        f"make it private (_{name}) or remove it"
     )
 
 
 @pytest.mark.parametrize(
-    ("module", "qualname", "signature"), LOCAL_SIGNATURES, ids=[f"{m}.{q}" for m, q, _ in LOCAL_SIGNATURES])
+    ("module", "qualname", "signature"),
+    LOCAL_SIGNATURES,
+    ids=[f"{m}.{q}" for m, q, _ in LOCAL_SIGNATURES],
+)
 def test_local_signature_matches_the_official_one(module, qualname, signature):
     official_module = official_modules()[module]
     assert official_module is not None, f"AWS's awsglue has no module {module}"
     if signature is None:
-        assert qualname in official_module.names, f"{module}.{qualname} is not an attribute in AWS's package"
+        assert qualname in official_module.names, (
+            f"{module}.{qualname} is not an attribute in AWS's package"
+        )
     else:
         assert signature_differences(signature, official_module.signatures.get(qualname)) == []
 
@@ -301,7 +356,9 @@ def test_a_changed_default_is_reported():
         """purge_s3_path with transformation_ctx defaulting to "purge" instead of Glue's ""."""
 
     reference = official_modules()["awsglue.context"].signatures["GlueContext.purge_s3_path"]
-    assert signature_differences(Signature("method", local_parameters(purge_s3_path)), reference) == [
+    assert signature_differences(
+        Signature("method", local_parameters(purge_s3_path)), reference
+    ) == [
         "local method(self, s3_path, options={}, transformation_ctx='purge') != "
         "official method(self, s3_path, options={}, transformation_ctx='')"
     ]

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from scripts import pipeline
-from scripts.class_archive import can_write_archive, java_executable
-from scripts.generate_data import generate
+from scripts.local_glue.class_archive import can_write_archive, java_executable
+from scripts.sample_data.generator import generate
 from scripts.local_glue.session import CLASS_ARCHIVE, java_options
 from scripts.run_local import landing_bytes
 
@@ -54,7 +54,7 @@ def test_landing_bytes_count_the_landing_files_the_jobs_read(tmp_path):
 
 def test_class_archive_is_written_whole_or_not_at_all(tmp_path):
     output = tmp_path / "archive" / "spark-classes.jsa"
-    result = subprocess.run([sys.executable, "-m", "scripts.class_archive", "--output",
+    result = subprocess.run([sys.executable, "-m", "scripts.local_glue.class_archive", "--output",
                              str(output)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert not output.with_name(output.name + ".partial").exists()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 
-from scripts import reference_landing
+from glue_jobs.shared import landing_reader
+from scripts.reference import landing_python
 from tests.support import load_job_module
 
 ACCELEROMETER_JOB = load_job_module("accelerometer_landing_to_trusted")
@@ -49,7 +50,18 @@ def quarantine_rows(quarantined) -> list[tuple]:
 def dirty_landing(spark, tmp_path):
     write(tmp_path, "export-1.json", DIRTY_EXPORT)
     write(tmp_path, "export-2.json", "")  # an empty file is fine
-    return ACCELEROMETER_JOB.read_landing(spark, str(tmp_path), SCHEMA, KEYS)
+    return landing_reader.read_landing(spark, str(tmp_path), SCHEMA, KEYS)
+
+
+def test_the_reader_refuses_a_session_without_its_settings(spark, tmp_path):
+    write(tmp_path, "a.json", DIRTY_EXPORT)
+    spark.conf.set("spark.sql.mapKeyDedupPolicy", "EXCEPTION")
+    try:
+        with pytest.raises(landing_reader.SessionSettingsError,
+                           match="spark.sql.mapKeyDedupPolicy=LAST_WIN"):
+            landing_reader.read_landing(spark, str(tmp_path), SCHEMA, KEYS)
+    finally:
+        landing_reader.set_session_settings(spark)
 
 
 def test_every_good_record_is_accepted_with_case_insensitive_names(spark, dirty_landing):
@@ -92,7 +104,7 @@ def test_line_numbers_are_exact_across_the_blocks_of_a_large_file(spark, tmp_pat
     write(tmp_path, "big.json", "\n".join(lines) + "\n")
     spark.conf.set("spark.sql.files.maxPartitionBytes", "16k")  # many blocks for one file
     try:
-        _, quarantined = STEP_TRAINER_JOB.read_landing(
+        _, quarantined = landing_reader.read_landing(
             spark, str(tmp_path), STEP_TRAINER_JOB.STEP_TRAINER_LANDING_SCHEMA,
             STEP_TRAINER_JOB.STEP_TRAINER_LANDING_KEY_FIELDS)
         found = {r.line_number: r.record for r in quarantined.collect()}
@@ -106,7 +118,7 @@ def test_an_integer_out_of_range_is_a_wrong_type(spark, tmp_path):
           '{"sensorReadingTime": 1, "serialNumber": "s1", "distanceFromObject": 3000000000}\n'
           '{"sensorReadingTime": 1, "serialNumber": "s1", "distanceFromObject": 12.5}\n'
           '{"sensorReadingTime": "2", "serialNumber": "s1", "distanceFromObject": 30}\n')
-    accepted, quarantined = STEP_TRAINER_JOB.read_landing(
+    accepted, quarantined = landing_reader.read_landing(
         spark, str(tmp_path), STEP_TRAINER_JOB.STEP_TRAINER_LANDING_SCHEMA,
         STEP_TRAINER_JOB.STEP_TRAINER_LANDING_KEY_FIELDS)
     assert [r.reason for r in quarantined.orderBy("line_number").collect()] == [
@@ -152,7 +164,7 @@ def test_shortcut_edges_get_the_verdict_of_the_full_rules(spark, tmp_path):
     lake = tmp_path / "lake"
     write(lake / "accelerometer" / "landing", "edges.json", "\n".join(SHORTCUT_EDGES) + "\n")
     accepted, quarantined = ACCELEROMETER_JOB.extract_landing(spark, str(lake))
-    expected = reference_landing.read_source(lake, "accelerometer")
+    expected = landing_python.read_source(lake, "accelerometer")
     assert sorted((r.line_number, r.object_index, r.reason) for r in quarantined.collect()) == \
         sorted((r.line_number, r.object_index, r.reason) for r in expected if r.reason)
     assert Counter(tuple(row) for row in accepted.collect()) == \

@@ -1,4 +1,5 @@
-"""The local awsglue runtime on real Spark: job arguments, purge, sink and catalog, readers, frames, Job."""
+"""The local awsglue runtime on real Spark: job arguments, purge, sink and catalog, readers,
+frames, Job."""
 
 import json
 import logging
@@ -29,22 +30,38 @@ from awsglue.job import Job
 from awsglue.local_errors import LocalCatalogRootError, LocalS3PathError, LocalUnsupportedError
 from awsglue.utils import GlueArgumentError, getResolvedOptions
 
-CUSTOMER_SCHEMA = StructType([
-    StructField("email", StringType()),
-    StructField("serialNumber", StringType()),
-    StructField("registrationDate", LongType()),
-    StructField("distanceFromObject", IntegerType()),
-    StructField("x", DoubleType()),
-    StructField("consented", BooleanType()),
-    StructField("birthDay", DateType()),
-    StructField("loadedAt", TimestampType()),
-    StructField("tags", ArrayType(StringType())),
-    StructField("device", StructType([StructField("model", StringType()),
-                                      StructField("firmwareVersion", IntegerType())])),
-])
+CUSTOMER_SCHEMA = StructType(
+    [
+        StructField("email", StringType()),
+        StructField("serialNumber", StringType()),
+        StructField("registrationDate", LongType()),
+        StructField("distanceFromObject", IntegerType()),
+        StructField("x", DoubleType()),
+        StructField("consented", BooleanType()),
+        StructField("birthDay", DateType()),
+        StructField("loadedAt", TimestampType()),
+        StructField("tags", ArrayType(StringType())),
+        StructField(
+            "device",
+            StructType(
+                [StructField("model", StringType()), StructField("firmwareVersion", IntegerType())]
+            ),
+        ),
+    ]
+)
 CUSTOMER_ROWS = [
-    ("a@x", "s1", 1655564376361, 12, 0.5, True, date(1990, 1, 2), datetime(2022, 6, 18, 15, 0, 1),
-     ["phone", "tablet"], ("m1", 3)),
+    (
+        "a@x",
+        "s1",
+        1655564376361,
+        12,
+        0.5,
+        True,
+        date(1990, 1, 2),
+        datetime(2022, 6, 18, 15, 0, 1),
+        ["phone", "tablet"],
+        ("m1", 3),
+    ),
     ("b@x", None, None, None, None, None, None, None, None, None),
 ]
 GLUE_ARGUMENT_DEFAULTS = {
@@ -82,8 +99,12 @@ def customers(spark):
 
 def parquet_sink(glue_context, path, table="Customer_Trusted", **options):
     """A sink set up the way the Glue jobs set theirs up."""
-    sink = glue_context.getSink(connection_type="s3", path=str(path), enableUpdateCatalog=True,
-                                **{"updateBehavior": "UPDATE_IN_DATABASE", "partitionKeys": [], **options})
+    sink = glue_context.getSink(
+        connection_type="s3",
+        path=str(path),
+        enableUpdateCatalog=True,
+        **{"updateBehavior": "UPDATE_IN_DATABASE", "partitionKeys": [], **options},
+    )
     sink.setCatalogInfo(catalogDatabase="STEDI", catalogTableName=table)
     sink.setFormat("glueparquet", compression="snappy")
     return sink
@@ -110,12 +131,26 @@ def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-# --- getResolvedOptions ----------------------------------------------------------------------------
+# --- getResolvedOptions
+# ----------------------------------------------------------------------------
+
 
 def test_resolved_options_hold_the_listed_arguments_and_glue_defaults():
-    argv = ["job.py", "--JOB_NAME", "customer_trusted", "--lake_root", "/lake", "--database", "stedi"]
+    argv = [
+        "job.py",
+        "--JOB_NAME",
+        "customer_trusted",
+        "--lake_root",
+        "/lake",
+        "--database",
+        "stedi",
+    ]
     assert getResolvedOptions(argv, ["JOB_NAME", "lake_root", "database"]) == {
-        **GLUE_ARGUMENT_DEFAULTS, "JOB_NAME": "customer_trusted", "lake_root": "/lake", "database": "stedi"}
+        **GLUE_ARGUMENT_DEFAULTS,
+        "JOB_NAME": "customer_trusted",
+        "lake_root": "/lake",
+        "database": "stedi",
+    }
 
 
 def test_resolved_options_ignore_unlisted_arguments():
@@ -130,7 +165,9 @@ def test_resolved_options_keep_equals_signs_in_values():
 
 
 def test_missing_listed_argument_raises_glue_argument_error():
-    with pytest.raises(GlueArgumentError, match="^the following arguments are required: --database$"):
+    with pytest.raises(
+        GlueArgumentError, match="^the following arguments are required: --database$"
+    ):
         getResolvedOptions(["job.py", "--lake_root", "/lake"], ["lake_root", "database"])
 
 
@@ -150,11 +187,18 @@ def test_legacy_continuation_option_becomes_the_bookmark_option():
     assert "continuation_option" not in resolved
 
 
-# --- purge_s3_path ---------------------------------------------------------------------------------
+# --- purge_s3_path
+# ---------------------------------------------------------------------------------
+
 
 def test_purge_deletes_every_file_under_the_path_and_keeps_the_folder(glue_context, tmp_path):
     target = tmp_path / "customer" / "trusted"
-    for name in ("part-0.snappy.parquet", "_SUCCESS", ".part-0.crc", "zone=a/part-1.snappy.parquet"):
+    for name in (
+        "part-0.snappy.parquet",
+        "_SUCCESS",
+        ".part-0.crc",
+        "zone=a/part-1.snappy.parquet",
+    ):
         touch(target / name)
     sibling = touch(tmp_path / "customer" / "trusted_backup" / "part-0.snappy.parquet")
     glue_context.purge_s3_path(str(target), {"retentionPeriod": 0})
@@ -182,10 +226,13 @@ def test_purge_of_a_missing_folder_does_nothing(glue_context, tmp_path):
 
 def test_purge_refuses_options_it_does_not_implement(glue_context, tmp_path):
     with pytest.raises(LocalUnsupportedError, match="manifestFilePath"):
-        glue_context.purge_s3_path(str(tmp_path), {"retentionPeriod": 0, "manifestFilePath": str(tmp_path)})
+        glue_context.purge_s3_path(
+            str(tmp_path), {"retentionPeriod": 0, "manifestFilePath": str(tmp_path)}
+        )
 
 
-# --- S3 paths are refused everywhere -----------------------------------------------------------------
+# --- S3 paths are refused everywhere
+# -----------------------------------------------------------------
 
 S3_CALLS = {
     "purge": lambda gc, url: gc.purge_s3_path(url, {"retentionPeriod": 0}),
@@ -198,19 +245,25 @@ S3_CALLS = {
 @pytest.mark.parametrize("call", sorted(S3_CALLS))
 def test_s3_paths_are_refused(glue_context, call, scheme):
     url = f"{scheme}://bucket/customer/landing/"
-    with pytest.raises(LocalS3PathError, match="local paths only; on AWS the same script runs on Glue") as error:
+    with pytest.raises(
+        LocalS3PathError, match="local paths only; on AWS the same script runs on Glue"
+    ) as error:
         S3_CALLS[call](glue_context, url)
     assert error.value.path == url
 
 
-# --- getSink / writeFrame --------------------------------------------------------------------------
+# --- getSink / writeFrame
+# --------------------------------------------------------------------------
+
 
 def test_sink_writes_snappy_parquet_files(spark, glue_context, lake):
     target = lake / "customer" / "trusted"
     write(glue_context, parquet_sink(glue_context, target), customers(spark))
     data_files = [name for name in os.listdir(target) if not name.startswith(("_", "."))]
     assert data_files and all(name.endswith(".snappy.parquet") for name in data_files)
-    codecs = duckdb.sql(f"select distinct compression from parquet_metadata('{target}/*.parquet')").fetchall()
+    codecs = duckdb.sql(
+        f"select distinct compression from parquet_metadata('{target}/*.parquet')"
+    ).fetchall()
     assert codecs == [("SNAPPY",)]
 
 
@@ -224,8 +277,11 @@ def test_sink_appends_to_what_the_path_holds(spark, glue_context, lake):
     target = lake / "customer" / "trusted"
     write(glue_context, parquet_sink(glue_context, target), customers(spark))
     write(glue_context, parquet_sink(glue_context, target), customers(spark))
-    assert_df_equality(spark.read.parquet(str(target)), customers(spark).unionAll(customers(spark)),
-                       ignore_row_order=True)
+    assert_df_equality(
+        spark.read.parquet(str(target)),
+        customers(spark).unionAll(customers(spark)),
+        ignore_row_order=True,
+    )
 
 
 def test_sink_records_a_glue_table_input_in_the_catalog(spark, glue_context, lake):
@@ -253,7 +309,8 @@ def test_sink_records_a_glue_table_input_in_the_catalog(spark, glue_context, lak
             "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
             "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
             "SerdeInfo": {
-                "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+                "SerializationLibrary":
+                    "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
                 "Parameters": {"serialization.format": "1"},
             },
             "Compressed": True,
@@ -263,32 +320,57 @@ def test_sink_records_a_glue_table_input_in_the_catalog(spark, glue_context, lak
 
 def test_partition_keys_become_folders_and_catalog_partition_keys(spark, glue_context, lake):
     target = lake / "step_trainer" / "trusted"
-    frame = spark.createDataFrame([(1, "s1"), (2, "s1"), (3, "s2")], "sensorReadingTime bigint, serialNumber string")
-    write(glue_context, parquet_sink(glue_context, target, "step_trainer_trusted", partitionKeys=["serialNumber"]),
-          frame)
+    frame = spark.createDataFrame(
+        [(1, "s1"), (2, "s1"), (3, "s2")], "sensorReadingTime bigint, serialNumber string"
+    )
+    write(
+        glue_context,
+        parquet_sink(glue_context, target, "step_trainer_trusted", partitionKeys=["serialNumber"]),
+        frame,
+    )
     table = catalog_table(lake, "step_trainer_trusted")
-    assert sorted(p.name for p in target.iterdir() if p.is_dir()) == ["serialNumber=s1", "serialNumber=s2"]
+    assert sorted(p.name for p in target.iterdir() if p.is_dir()) == [
+        "serialNumber=s1",
+        "serialNumber=s2",
+    ]
     assert table["PartitionKeys"] == [{"Name": "serialnumber", "Type": "string"}]
-    assert table["StorageDescriptor"]["Columns"] == [{"Name": "sensorreadingtime", "Type": "bigint"}]
+    assert table["StorageDescriptor"]["Columns"] == [
+        {"Name": "sensorreadingtime", "Type": "bigint"}
+    ]
 
 
 def test_update_in_database_replaces_the_table_schema(spark, glue_context, lake):
     target = lake / "customer" / "curated"
-    write(glue_context, parquet_sink(glue_context, target), spark.createDataFrame([(1,)], "a bigint"))
-    write(glue_context, parquet_sink(glue_context, target), spark.createDataFrame([(1, "b")], "a bigint, b string"))
+    write(
+        glue_context, parquet_sink(glue_context, target), spark.createDataFrame([(1,)], "a bigint")
+    )
+    write(
+        glue_context,
+        parquet_sink(glue_context, target),
+        spark.createDataFrame([(1, "b")], "a bigint, b string"),
+    )
     assert catalog_table(lake)["StorageDescriptor"]["Columns"] == [
-        {"Name": "a", "Type": "bigint"}, {"Name": "b", "Type": "string"}]
+        {"Name": "a", "Type": "bigint"},
+        {"Name": "b", "Type": "string"},
+    ]
 
 
 def test_update_behavior_log_keeps_an_existing_table_schema(spark, glue_context, lake):
     target = lake / "customer" / "curated"
-    write(glue_context, parquet_sink(glue_context, target), spark.createDataFrame([(1,)], "a bigint"))
-    write(glue_context, parquet_sink(glue_context, target, updateBehavior="LOG"),
-          spark.createDataFrame([(1, "b")], "a bigint, b string"))
+    write(
+        glue_context, parquet_sink(glue_context, target), spark.createDataFrame([(1,)], "a bigint")
+    )
+    write(
+        glue_context,
+        parquet_sink(glue_context, target, updateBehavior="LOG"),
+        spark.createDataFrame([(1, "b")], "a bigint, b string"),
+    )
     assert catalog_table(lake)["StorageDescriptor"]["Columns"] == [{"Name": "a", "Type": "bigint"}]
 
 
-def test_unconfigured_catalog_root_fails_before_writing_data(spark, glue_context, tmp_path, monkeypatch):
+def test_unconfigured_catalog_root_fails_before_writing_data(
+    spark, glue_context, tmp_path, monkeypatch
+):
     monkeypatch.delenv("STEDI_LOCAL_CATALOG_ROOT", raising=False)
     target = tmp_path / "customer" / "trusted"
     with pytest.raises(LocalCatalogRootError, match="STEDI_LOCAL_CATALOG_ROOT"):
@@ -300,21 +382,34 @@ def test_json_sink_writes_json_lines_and_a_json_serde_table(spark, glue_context,
     target = lake / "accelerometer" / "trusted"
     sink = glue_context.getSink("s3", format="json", path=str(target), enableUpdateCatalog=True)
     sink.setCatalogInfo("stedi", "accelerometer_trusted")
-    write(glue_context, sink, spark.createDataFrame([("a@x", 1, 0.5)], "user string, timestamp bigint, x double"))
-    lines = [line for file in sorted(target.glob("part-*.json")) for line in file.read_text().splitlines()]
+    write(
+        glue_context,
+        sink,
+        spark.createDataFrame([("a@x", 1, 0.5)], "user string, timestamp bigint, x double"),
+    )
+    lines = [
+        line
+        for file in sorted(target.glob("part-*.json"))
+        for line in file.read_text().splitlines()
+    ]
     table = catalog_table(lake, "accelerometer_trusted")
     assert [json.loads(line) for line in lines] == [{"user": "a@x", "timestamp": 1, "x": 0.5}]
     storage = table["StorageDescriptor"]
     assert (table["Parameters"], storage["SerdeInfo"], storage["Compressed"]) == (
         {"classification": "json", "compressionType": "none"},
-        {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe", "Parameters": {"paths": "user,timestamp,x"}},
+        {
+            "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+            "Parameters": {"paths": "user,timestamp,x"},
+        },
         False,
     )
 
 
 def test_sink_write_writes_a_dynamic_frame_like_write_frame(spark, glue_context, lake):
     target = lake / "customer" / "trusted"
-    parquet_sink(glue_context, target).write(DynamicFrame.fromDF(customers(spark), glue_context, "customers"))
+    parquet_sink(glue_context, target).write(
+        DynamicFrame.fromDF(customers(spark), glue_context, "customers")
+    )
     assert_df_equality(spark.read.parquet(str(target)), customers(spark), ignore_row_order=True)
 
 
@@ -334,13 +429,17 @@ def test_sink_refuses_options_it_does_not_implement(glue_context, tmp_path):
         glue_context.getSink("s3", path=str(tmp_path), groupFiles="inPartition")
 
 
-# --- create_dynamic_frame.from_options ---------------------------------------------------------------
+# --- create_dynamic_frame.from_options
+# ---------------------------------------------------------------
+
 
 def landing(tmp_path: Path) -> Path:
     """A landing folder with one JSON lines file on top and one in a sub-folder."""
     folder = tmp_path / "accelerometer" / "landing"
     (folder / "2022").mkdir(parents=True)
-    (folder / "top.json").write_text('{"user": "a@x", "timestamp": 1}\n{"user": "b@x", "timestamp": 2}\n')
+    (folder / "top.json").write_text(
+        '{"user": "a@x", "timestamp": 1}\n{"user": "b@x", "timestamp": 2}\n'
+    )
     (folder / "2022" / "nested.json").write_text('{"user": "c@x", "timestamp": 3}\n')
     (folder / "_SUCCESS").write_text("")
     return folder
@@ -348,52 +447,78 @@ def landing(tmp_path: Path) -> Path:
 
 def read_json(glue_context, folder, **connection_options):
     return glue_context.create_dynamic_frame.from_options(
-        connection_type="s3", connection_options={"paths": [str(folder)], **connection_options}, format="json")
+        connection_type="s3",
+        connection_options={"paths": [str(folder)], **connection_options},
+        format="json",
+    )
 
 
-def test_json_read_takes_only_the_top_level_files_unless_recurse_is_set(spark, glue_context, tmp_path):
+def test_json_read_takes_only_the_top_level_files_unless_recurse_is_set(
+    spark, glue_context, tmp_path
+):
     frame = read_json(glue_context, landing(tmp_path)).toDF()
-    assert_df_equality(frame, spark.createDataFrame([(1, "a@x"), (2, "b@x")], "timestamp bigint, user string"),
-                       ignore_row_order=True)
+    assert_df_equality(
+        frame,
+        spark.createDataFrame([(1, "a@x"), (2, "b@x")], "timestamp bigint, user string"),
+        ignore_row_order=True,
+    )
 
 
 def test_json_read_with_recurse_takes_nested_files_too(spark, glue_context, tmp_path):
     frame = read_json(glue_context, landing(tmp_path), recurse=True).toDF()
-    assert_df_equality(frame, spark.createDataFrame([(1, "a@x"), (2, "b@x"), (3, "c@x")],
-                                                    "timestamp bigint, user string"), ignore_row_order=True)
+    assert_df_equality(
+        frame,
+        spark.createDataFrame(
+            [(1, "a@x"), (2, "b@x"), (3, "c@x")], "timestamp bigint, user string"
+        ),
+        ignore_row_order=True,
+    )
 
 
 def test_json_read_of_multiline_documents(spark, glue_context, tmp_path):
     (tmp_path / "doc.json").write_text('{\n  "user": "a@x",\n  "timestamp": 1\n}\n')
     frame = glue_context.create_dynamic_frame_from_options(
-        "s3", {"paths": [str(tmp_path)]}, format="json", format_options={"multiline": True}).toDF()
+        "s3", {"paths": [str(tmp_path)]}, format="json", format_options={"multiline": True}
+    ).toDF()
     assert_df_equality(frame, spark.createDataFrame([(1, "a@x")], "timestamp bigint, user string"))
 
 
 def test_json_read_refuses_a_json_path_that_selects_part_of_each_record(glue_context, tmp_path):
     with pytest.raises(LocalUnsupportedError, match="jsonPath"):
         glue_context.create_dynamic_frame_from_options(
-            "s3", {"paths": [str(tmp_path)]}, format="json", format_options={"jsonPath": "$.user"})
+            "s3", {"paths": [str(tmp_path)]}, format="json", format_options={"jsonPath": "$.user"}
+        )
 
 
 def test_parquet_read_with_recurse(spark, tmp_path, glue_context):
-    spark.createDataFrame([(1, "s1")], "t bigint, serial string").write.parquet(str(tmp_path / "table" / "part_a"))
+    spark.createDataFrame([(1, "s1")], "t bigint, serial string").write.parquet(
+        str(tmp_path / "table" / "part_a")
+    )
     frame = glue_context.create_dynamic_frame.from_options(
-        "s3", {"paths": [f"file://{tmp_path}/table"], "recurse": True}, format="parquet")
+        "s3", {"paths": [f"file://{tmp_path}/table"], "recurse": True}, format="parquet"
+    )
     assert_df_equality(frame.toDF(), spark.createDataFrame([(1, "s1")], "t bigint, serial string"))
 
 
 def test_read_of_an_empty_folder_gives_an_empty_frame(glue_context, tmp_path):
-    frame = glue_context.create_dynamic_frame.from_options("s3", {"paths": [str(tmp_path)]}, format="json")
+    frame = glue_context.create_dynamic_frame.from_options(
+        "s3", {"paths": [str(tmp_path)]}, format="json"
+    )
     assert (frame.count(), frame.toDF().columns) == (0, [])
 
 
-# --- DynamicFrame, GlueContext, Job -----------------------------------------------------------------
+# --- DynamicFrame, GlueContext, Job
+# -----------------------------------------------------------------
+
 
 def test_dynamic_frame_from_df_to_df_is_the_same_dataframe(spark, glue_context):
     frame = customers(spark)
     dynamic_frame = DynamicFrame.fromDF(frame, glue_context, "customers")
-    assert (dynamic_frame.toDF() is frame, dynamic_frame.name, dynamic_frame.count()) == (True, "customers", 2)
+    assert (dynamic_frame.toDF() is frame, dynamic_frame.name, dynamic_frame.count()) == (
+        True,
+        "customers",
+        2,
+    )
 
 
 def test_to_df_refuses_resolve_options(spark, glue_context):
@@ -402,7 +527,10 @@ def test_to_df_refuses_resolve_options(spark, glue_context):
 
 
 def test_glue_context_uses_the_running_session(spark):
-    assert (GlueContext(spark.sparkContext).spark_session, GlueContext(spark).spark_session) == (spark, spark)
+    assert (GlueContext(spark.sparkContext).spark_session, GlueContext(spark).spark_session) == (
+        spark,
+        spark,
+    )
 
 
 def test_glue_context_logger_writes_to_python_logging(glue_context, caplog):
@@ -427,7 +555,8 @@ def test_job_lifecycle(glue_context, caplog):
     assert (before, job.isInitialized()) == (False, True)
     assert [r.message for r in caplog.records] == [
         "job customer_landing_to_trusted started (local runtime: no job bookmarks)",
-        "job customer_landing_to_trusted committed"]
+        "job customer_landing_to_trusted committed",
+    ]
 
 
 def test_job_accepts_a_spark_session(spark):

@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from scripts import pipeline, query, reference_duckdb
-from scripts.generate_data import generate
+from scripts import pipeline, query
+from scripts.reference import zones_duckdb
+from scripts.sample_data.generator import generate
 from scripts.run_local import run_pipeline
 from tests.support import REPO_ROOT, UDACITY_DATA, copy_landing, needs_udacity_data
 
@@ -37,8 +38,6 @@ UDACITY_EXPECTED = {
 }
 
 
-def options(consent_mode: str = "registered", ml_match: str = "device") -> dict[str, str]:
-    return {"database": "stedi", "consent_mode": consent_mode, "ml_match": ml_match}
 
 
 def output_rows(lake: Path) -> dict[str, list[tuple]]:
@@ -67,7 +66,8 @@ def generated_lake(tmp_path_factory):
 @needs_udacity_data
 @pytest.mark.parametrize("consent_mode, ml_match", OPTION_COMBINATIONS)
 def test_udacity_counts_match_the_design(spark, udacity_lake, consent_mode, ml_match):
-    report = run_pipeline(udacity_lake, pipeline.JOBS, options(consent_mode, ml_match), spark)
+    report = run_pipeline(udacity_lake, pipeline.JOBS,
+                          pipeline.job_options(consent_mode=consent_mode, ml_match=ml_match), spark)
     expected = {**UDACITY_LANDING, **UDACITY_EXPECTED[(consent_mode, ml_match)]}
     assert report["tables"] == expected
     assert report["rejected"] == {"customer": 0, "accelerometer": 0, "step_trainer": 0}
@@ -79,8 +79,9 @@ def test_udacity_counts_match_the_design(spark, udacity_lake, consent_mode, ml_m
 @pytest.mark.parametrize("consent_mode, ml_match", OPTION_COMBINATIONS)
 def test_pipeline_equals_the_duckdb_reference_row_for_row(spark, generated_lake, consent_mode,
                                                            ml_match):
-    run_pipeline(generated_lake, pipeline.JOBS, options(consent_mode, ml_match), spark)
-    reference = reference_duckdb.compute_zones(generated_lake, consent_mode, ml_match)
+    run_pipeline(generated_lake, pipeline.JOBS,
+                 pipeline.job_options(consent_mode=consent_mode, ml_match=ml_match), spark)
+    reference = zones_duckdb.compute_zones(generated_lake, consent_mode, ml_match)
     expected = {t.name: sorted(reference.sql(f"select * from {t.name}").fetchall(), key=repr)
                 for t in pipeline.output_tables()}
     actual = output_rows(generated_lake)
@@ -92,36 +93,41 @@ def test_pipeline_equals_the_duckdb_reference_row_for_row(spark, generated_lake,
 def test_generated_data_exercises_every_option(spark, generated_lake):
     """Guards the differential test: on data where the options made no difference, it would
     prove less than it seems."""
-    counts = {combination: run_pipeline(generated_lake, pipeline.JOBS, options(*combination),
-                                        spark)["tables"]
-              for combination in [("registered", "device"), ("since_consent", "timestamp")]}
+    counts = {(consent_mode, ml_match): run_pipeline(
+                  generated_lake, pipeline.JOBS,
+                  pipeline.job_options(consent_mode=consent_mode, ml_match=ml_match),
+                  spark)["tables"]
+              for consent_mode, ml_match in [("registered", "device"),
+                                             ("since_consent", "timestamp")]}
     registered, since_consent = counts[("registered", "device")], counts[("since_consent",
                                                                           "timestamp")]
     assert since_consent["accelerometer_trusted"] < registered["accelerometer_trusted"]
     assert since_consent["customer_curated"] < registered["customer_curated"]
-    device = run_pipeline(generated_lake, pipeline.JOBS, options("since_consent", "device"),
+    device = run_pipeline(generated_lake, pipeline.JOBS,
+                          pipeline.job_options(consent_mode="since_consent"),
                           spark)["tables"]
     assert device["machine_learning_curated"] < since_consent["machine_learning_curated"]
 
 
 def test_rerunning_the_pipeline_leaves_identical_outputs(spark, generated_lake):
-    run_pipeline(generated_lake, pipeline.JOBS, options(), spark)
+    run_pipeline(generated_lake, pipeline.JOBS, pipeline.job_options(), spark)
     first = output_rows(generated_lake)
-    run_pipeline(generated_lake, pipeline.JOBS, options(), spark)
+    run_pipeline(generated_lake, pipeline.JOBS, pipeline.job_options(), spark)
     assert output_rows(generated_lake) == first
     assert all(first.values()), "every output table should have rows"
 
 
 def test_rerunning_one_job_leaves_its_output_identical(spark, generated_lake):
-    run_pipeline(generated_lake, pipeline.JOBS, options(), spark)
+    run_pipeline(generated_lake, pipeline.JOBS, pipeline.job_options(), spark)
     before = output_rows(generated_lake)
-    run_pipeline(generated_lake, (pipeline.job("accelerometer_landing_to_trusted"),), options(),
+    run_pipeline(generated_lake, (pipeline.job("accelerometer_landing_to_trusted"),),
+                 pipeline.job_options(),
                  spark)
     assert output_rows(generated_lake) == before
 
 
 def test_each_job_registers_its_table_in_the_local_catalog(spark, generated_lake):
-    run_pipeline(generated_lake, pipeline.JOBS, options(), spark)
+    run_pipeline(generated_lake, pipeline.JOBS, pipeline.job_options(), spark)
     for table in pipeline.output_tables():
         entry = json.loads((generated_lake / "_catalog" / "stedi" / f"{table.name}.json")
                            .read_text())
@@ -148,7 +154,7 @@ def test_cli_runs_the_pipeline_and_writes_the_report(tmp_path):
     assert report["options"] == {"consent_mode": "since_consent", "ml_match": "device"}
     assert list(report["tables"]) == [t.name for t in pipeline.TABLES]
     assert list(report["seconds"]) == [j.name for j in pipeline.JOBS]
-    expected = reference_duckdb.zone_counts(lake, "since_consent", "device")
+    expected = zones_duckdb.zone_counts(lake, "since_consent", "device")
     assert report["tables"] == expected
     for name, count in report["tables"].items():
         assert f"│ {name} " in result.stdout and f"{count:,} │" in result.stdout

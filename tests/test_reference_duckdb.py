@@ -13,9 +13,9 @@ import duckdb
 import pytest
 
 from scripts import pipeline
-from scripts.generate_data import generate
-from scripts.reference_duckdb import LANDING_COLUMNS, ZONE_SQL, compute_zones, zone_counts
-from scripts.reference_landing import accepted_rows, read_source, summarize
+from scripts.sample_data.generator import generate
+from scripts.reference.zones_duckdb import LANDING_COLUMNS, ZONE_SQL, compute_zones, zone_counts
+from scripts.reference.landing_python import accepted_rows, read_source, summarize
 
 UDACITY = Path(__file__).resolve().parents[2] / "shared/data/udacity-starter"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.reference_landing import (KEY_FIELDS, LANDING_SCHEMAS, Record, accepted_rows,
+from scripts.reference.landing_python import (KEY_FIELDS, LANDING_SCHEMAS, Record, accepted_rows,
                                        read_source, summarize)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,7 +104,8 @@ def test_unclosed_object_in_the_middle_of_a_file_is_truncated(tmp_path: Path) ->
 
 
 def test_empty_files_and_blank_lines_have_no_records(tmp_path: Path) -> None:
-    records = read(tmp_path, {"empty.json": "", "blank.json": "\n  \n\t\n,\n" + reading(1) + "\n\n"})
+    records = read(tmp_path, {"empty.json": "",
+                              "blank.json": "\n  \n\t\n,\n" + reading(1) + "\n\n"})
     assert [(r.source_file, r.line_number) for r in records] == [("blank.json", 5)]
 
 
@@ -299,7 +300,7 @@ def test_cli_prints_the_summaries_as_json(tmp_path: Path) -> None:
     read(tmp_path, {"c.json": '{"email": "a@x"}\n'}, "customer")
     read(tmp_path, {"a.json": "oops\n"})
     read(tmp_path, {"s.json": ""}, "step_trainer")
-    result = subprocess.run([sys.executable, "-m", "scripts.reference_landing", "--lake",
+    result = subprocess.run([sys.executable, "-m", "scripts.reference.landing_python", "--lake",
                              str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
@@ -309,7 +310,7 @@ def test_cli_prints_the_summaries_as_json(tmp_path: Path) -> None:
 
 
 def test_cli_missing_folder_is_one_line_exit_2(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "scripts.reference_landing", "--lake",
+    result = subprocess.run([sys.executable, "-m", "scripts.reference.landing_python", "--lake",
                              str(tmp_path / "nowhere")], cwd=REPO, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2

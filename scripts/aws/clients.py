@@ -26,6 +26,9 @@ THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledExc
 NO_BOTOCORE_RETRIES = Config(retries={"total_max_attempts": 1}, connect_timeout=10,
                              read_timeout=60)
 T = TypeVar("T")
+# Tag of every resource that deploy creates outside the bucket (role, VPC endpoint): destroy
+# removes only what carries it.
+CREATED_BY_TAG = {"Key": "created-by", "Value": "stedi-deploy"}
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from scripts.aws.clients import error_code
+from scripts.aws.clients import CREATED_BY_TAG, error_code
 from scripts.aws.errors import VpcNotFoundError
-
-CREATED_BY_TAG = {"Key": "created-by", "Value": "stedi-deploy"}
 
 
 def s3_service_name(region: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from scripts.aws.clients import CREATED_BY_TAG
 from scripts.aws.errors import RoleNotFoundError
 
-CREATED_BY_TAG = {"Key": "created-by", "Value": "stedi-deploy"}
 GLUE_TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"},

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 
 LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
 # Class-data sharing archive of the classes a pipeline run loads, made by `make setup`
-# (python -m scripts.class_archive) inside the environment whose Spark jars it holds.
+# (python -m scripts.local_glue.class_archive) inside the environment whose Spark jars it holds.
 CLASS_ARCHIVE = Path(sys.prefix) / "share" / "stedi" / "spark-classes.jsa"
 # Below this much landing data a run is short: compiling hot code to the fastest machine code
 # (the JIT's second tier) costs more than it saves. Measured on the benchmark data: scale 1

@@ -1,6 +1,7 @@
 """The local Glue Data Catalog: one Glue `TableInput` JSON document per table (local runtime only).
 
-The documents have exactly the shape that boto3's `glue.create_table(TableInput=...)` accepts, so the
+The documents have exactly the shape that boto3's `glue.create_table(TableInput=...)` accepts, so
+the
 local catalog and the AWS one describe a table the same way. They live in
 `<catalog root>/_catalog/<database>/<table>.json`; the local runner names the catalog root (the lake
 root) in the environment variable below.
@@ -41,21 +42,26 @@ def catalog_root() -> Path:
     root = os.environ.get(CATALOG_ROOT_ENV, "").strip()
     if not root:
         raise LocalCatalogRootError(
-            f"the local Glue Data Catalog root is not configured: set {CATALOG_ROOT_ENV} to the lake root "
+            "the local Glue Data Catalog root is not configured: "
+            f"set {CATALOG_ROOT_ENV} to the lake root "
             "(the local runner does this) before writing with enableUpdateCatalog=True"
         )
     return to_local_path(root)
 
 
 def table_file(root: Path, database: str, table: str) -> Path:
-    """Return where a table's TableInput is kept; names are lowercased as the Glue catalog stores them."""
+    """Return where a table's TableInput is kept; names are lowercased as the Glue catalog stores
+    them."""
     return root / "_catalog" / database.lower() / f"{table.lower()}.json"
 
 
 def hive_type(data_type: DataType) -> str:
-    """Return the Hive type name that Glue records for a Spark type (bigint, array<string>, struct<a:int>...)."""
+    """Return the Hive type name that Glue records for a Spark type (bigint, array<string>,
+    struct<a:int>...)."""
     if isinstance(data_type, StructType):
-        fields = ",".join(f"{field.name.lower()}:{hive_type(field.dataType)}" for field in data_type.fields)
+        fields = ",".join(
+            f"{field.name.lower()}:{hive_type(field.dataType)}" for field in data_type.fields
+        )
         return f"struct<{fields}>"
     if isinstance(data_type, ArrayType):
         return f"array<{hive_type(data_type.elementType)}>"

@@ -15,7 +15,8 @@ def refuse_unknown(options: Mapping[str, object], supported: Iterable[str], what
     if unknown:
         offered = ", ".join(sorted(allowed)) or "none"
         raise LocalUnsupportedError(
-            f"{what}: the local Glue runtime does not implement {', '.join(unknown)} (it supports: {offered})"
+            f"{what}: the local Glue runtime does not implement {', '.join(unknown)} "
+            f"(it supports: {offered})"
         )
 
 

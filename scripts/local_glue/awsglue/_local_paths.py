@@ -22,12 +22,15 @@ def to_local_path(path: str) -> Path:
     if scheme == "file" and parsed.netloc in ("", "localhost"):
         return Path(os.path.abspath(unquote(parsed.path)))
     if scheme:
-        raise LocalUnsupportedError(f"{path!r}: the local Glue runtime reads and writes local paths only")
+        raise LocalUnsupportedError(
+            f"{path!r}: the local Glue runtime reads and writes local paths only"
+        )
     return Path(os.path.abspath(path))
 
 
 def is_hidden(name: str) -> bool:
-    """Tell whether Spark/Hadoop treat a file or folder as metadata rather than data (_SUCCESS, .crc, _temporary)."""
+    """Tell whether Spark/Hadoop treat a file or folder as metadata rather than data (_SUCCESS,
+    .crc, _temporary)."""
     return name.startswith(("_", "."))
 
 
@@ -42,7 +45,9 @@ def data_files(root: Path, recurse: bool) -> list[Path]:
     if not root.is_dir():
         raise FileNotFoundError(f"input path does not exist: {root}")
     if not recurse:
-        return sorted(child for child in root.iterdir() if child.is_file() and not is_hidden(child.name))
+        return sorted(
+            child for child in root.iterdir() if child.is_file() and not is_hidden(child.name)
+        )
     found: list[Path] = []
     for folder, subfolders, files in os.walk(root):
         subfolders[:] = [name for name in subfolders if not is_hidden(name)]
@@ -51,10 +56,12 @@ def data_files(root: Path, recurse: bool) -> list[Path]:
 
 
 def purge_files(root: Path, cutoff: float) -> list[Path]:
-    """Delete every file under root last modified at or before cutoff (epoch seconds); return them sorted.
+    """Delete every file under root last modified at or before cutoff (epoch seconds); return
+    them sorted.
 
     Folders left empty are removed as well, because a purged S3 prefix leaves no "folders" behind;
-    root itself stays. Symbolic links are removed, never followed, so nothing outside root is touched.
+    root itself stays. Symbolic links are removed, never followed, so nothing outside root is
+    touched.
     """
     if not root.exists():
         return []

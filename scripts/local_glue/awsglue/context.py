@@ -1,6 +1,7 @@
 """Local `awsglue.context`: GlueContext on plain PySpark, reading and writing local folders.
 
-Paths keep their Glue spelling (connection type "s3", options "paths", "path", ...) but must be local
+Paths keep their Glue spelling (connection type "s3", options "paths", "path", ...) but must be
+local
 paths or file:// URLs; S3 URLs are refused with LocalS3PathError.
 """
 
@@ -50,12 +51,14 @@ def _require_s3(connection_type: str) -> None:
     """Only the S3 connection (mapped to local folders) exists locally."""
     if connection_type.lower() != "s3":
         raise LocalUnsupportedError(
-            f"connection type {connection_type!r}: the local Glue runtime implements 's3' (local folders) only"
+            f"connection type {connection_type!r}: "
+            "the local Glue runtime implements 's3' (local folders) only"
         )
 
 
 def _frame_name(paths: list[str]) -> str:
-    """Name a read frame like Glue does: the paths' common prefix, without scheme, ':', '/' and '.'."""
+    """Name a read frame like Glue does: the paths' common prefix, without scheme, ':', '/' and
+    '.'."""
     prefix = os.path.commonprefix(paths).split(":")[-1]
     return re.sub("[:/.]", "", prefix)
 
@@ -80,23 +83,30 @@ def _reader_options(format: str, format_options: dict) -> dict[str, str]:
     if format == "parquet":
         _local_options.refuse_unknown(format_options, (), "parquet format option")
         return {}
-    raise LocalUnsupportedError(f"read format {format!r}: the local Glue runtime reads json and parquet only")
+    raise LocalUnsupportedError(
+        f"read format {format!r}: the local Glue runtime reads json and parquet only"
+    )
 
 
-def _read(spark: SparkSession, files: list[Path], format: str, reader_options: dict[str, str]) -> DataFrame:
-    """Read the files as one DataFrame; Glue reads an empty folder as an empty frame, Spark would fail."""
+def _read(
+    spark: SparkSession, files: list[Path], format: str, reader_options: dict[str, str]
+) -> DataFrame:
+    """Read the files as one DataFrame; Glue reads an empty folder as an empty frame, Spark would
+    fail."""
     if not files:
         return spark.createDataFrame([], StructType([]))
     return spark.read.format(format).options(**reader_options).load([str(file) for file in files])
 
 
 class GlueContext(SQLContext):
-    """The entry point of a Glue script: readers, sinks, purge and logging around one SparkSession."""
+    """The entry point of a Glue script: readers, sinks, purge and logging around one
+    SparkSession."""
 
     def __init__(self, sparkContext: SparkContext | SparkSession | None = None, **options) -> None:
         """Wrap the running SparkSession (the one given, or the one running on sparkContext).
 
-        Glue's `options` (minPartitions, targetPartitions) tune its JVM context, which does not exist locally.
+        Glue's `options` (minPartitions, targetPartitions) tune its JVM context, which does not
+        exist locally.
         """
         _local_options.refuse_unknown(options, (), "GlueContext option")
         if isinstance(sparkContext, SparkSession):
@@ -127,10 +137,14 @@ class GlueContext(SQLContext):
         arguments (**kwargs) are refused.
         """
         _require_s3(connection_type)
-        _local_options.refuse_unknown(connection_options, ("paths", "recurse"), "S3 connection option")
+        _local_options.refuse_unknown(
+            connection_options, ("paths", "recurse"), "S3 connection option"
+        )
         _local_options.refuse_unknown(kwargs, (), "create_dynamic_frame_from_options argument")
         if push_down_predicate:
-            raise LocalUnsupportedError("push_down_predicate: the local Glue runtime reads whole folders")
+            raise LocalUnsupportedError(
+                "push_down_predicate: the local Glue runtime reads whole folders"
+            )
         paths = connection_options.get("paths")
         if not paths or isinstance(paths, str):
             raise ValueError("connection_options['paths'] must be a non-empty list of paths")
@@ -143,7 +157,11 @@ class GlueContext(SQLContext):
         return DynamicFrame(frame, self, _frame_name(list(paths)))
 
     def getSink(
-        self, connection_type: str, format: str | None = None, transformation_ctx: str = "", **options
+        self,
+        connection_type: str,
+        format: str | None = None,
+        transformation_ctx: str = "",
+        **options,
     ) -> DataSink:
         """Return a sink writing to a local folder: getSink("s3", path=..., partitionKeys=[...],
         enableUpdateCatalog=True, updateBehavior="UPDATE_IN_DATABASE" or "LOG").
@@ -162,7 +180,8 @@ class GlueContext(SQLContext):
         options: dict = {},  # noqa: B006 - Glue's default, never mutated
         transformation_ctx: str = "",
     ) -> None:
-        """Delete the files under a local folder, recursively, except those newer than the retention period.
+        """Delete the files under a local folder, recursively, except those newer than the
+        retention period.
 
         options {"retentionPeriod": hours} (Glue's default: 168, one week; the jobs pass 0). The
         folder itself stays; a missing folder is fine. `transformation_ctx` only names Glue's
@@ -177,5 +196,6 @@ class GlueContext(SQLContext):
         _LOG.info("purged %d files from %s (retention %g h)", len(deleted), folder, hours)
 
     def get_logger(self) -> _LocalGlueLogger:
-        """Return the job logger (info / warn / error), which writes to the Python logger "awsglue.local"."""
+        """Return the job logger (info / warn / error), which writes to the Python logger
+        "awsglue.local"."""
         return _LocalGlueLogger(logging.getLogger(_GLUE_LOGGER_NAME))

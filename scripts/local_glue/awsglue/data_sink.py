@@ -1,4 +1,5 @@
-"""Local `awsglue.data_sink`: Glue's S3 sink, writing to a local folder and to the local Data Catalog.
+"""Local `awsglue.data_sink`: Glue's S3 sink, writing to a local folder and to the local Data
+Catalog.
 
 Like Glue's S3 sink, a write appends files to the target folder (the jobs purge it first) and, with
 enableUpdateCatalog, records the table in the catalog (see `_local_catalog`).
@@ -55,17 +56,22 @@ class _S3Target:
 
 
 def _s3_target(options: dict) -> _S3Target:
-    """Validate the connection options that getSink received; Glue's defaults apply to absent ones."""
+    """Validate the connection options that getSink received; Glue's defaults apply to absent
+    ones."""
     _local_options.refuse_unknown(options, _SINK_OPTIONS, "S3 sink option")
     if "path" not in options:
         raise ValueError("the S3 sink needs a path option: getSink('s3', path=...)")
     behavior = options.get("updateBehavior", "UPDATE_IN_DATABASE")
     if behavior not in _UPDATE_BEHAVIORS:
-        raise ValueError(f"updateBehavior must be one of {', '.join(_UPDATE_BEHAVIORS)}, got {behavior!r}")
+        raise ValueError(
+            f"updateBehavior must be one of {', '.join(_UPDATE_BEHAVIORS)}, got {behavior!r}"
+        )
     return _S3Target(
         path=_local_paths.to_local_path(options["path"]),
         partition_keys=tuple(options.get("partitionKeys", [])),
-        update_catalog=_local_options.as_bool(options.get("enableUpdateCatalog", False), "enableUpdateCatalog"),
+        update_catalog=_local_options.as_bool(
+            options.get("enableUpdateCatalog", False), "enableUpdateCatalog"
+        ),
         update_behavior=behavior,
     )
 
@@ -78,9 +84,15 @@ def _compression(storage: _StorageFormat, options: dict) -> str | None:
     return str(codec).lower()
 
 
-def _append_files(frame: DataFrame, target: _S3Target, storage: _StorageFormat, compression: str | None) -> None:
+def _append_files(
+    frame: DataFrame, target: _S3Target, storage: _StorageFormat, compression: str | None
+) -> None:
     """Add the frame's files to the target folder, in key=value sub-folders when partitioned."""
-    writer = frame.write.mode("append").format(storage.spark_format).option("compression", compression or "none")
+    writer = (
+        frame.write.mode("append")
+        .format(storage.spark_format)
+        .option("compression", compression or "none")
+    )
     if target.partition_keys:
         writer = writer.partitionBy(*target.partition_keys)
     writer.save(str(target.path))
@@ -90,7 +102,8 @@ class DataSink:
     """A write target: set the format (and the catalog table), then `writeFrame`."""
 
     def __init__(self, j_sink: dict, sql_ctx: "GlueContext") -> None:
-        # Glue passes its JVM sink here; locally the connection options given to getSink take its place.
+        # Glue passes its JVM sink here; locally the connection options given to getSink take its
+        # place.
         self._target = _s3_target(j_sink)
         self._sql_ctx = sql_ctx
         self._storage: _StorageFormat | None = None
@@ -98,20 +111,25 @@ class DataSink:
         self._catalog_table: tuple[str, str] | None = None
 
     def setFormat(self, format: str, **options) -> None:
-        """Choose the file format: "glueparquet" or "parquet" (option compression, default snappy) or "json"."""
+        """Choose the file format: "glueparquet" or "parquet" (option compression, default
+        snappy) or "json"."""
         storage = _FORMATS.get(format.lower())
         if storage is None:
             raise LocalUnsupportedError(
-                f"sink format {format!r}: the local Glue runtime writes {', '.join(sorted(_FORMATS))} only"
+                f"sink format {format!r}: "
+                f"the local Glue runtime writes {', '.join(sorted(_FORMATS))} only"
             )
         _local_options.refuse_unknown(options, storage.options, f"{format} format option")
         self._storage = storage
         self._codec = _compression(storage, options)
 
-    def setCatalogInfo(self, catalogDatabase: str, catalogTableName: str, catalogId: str = "") -> None:
+    def setCatalogInfo(
+        self, catalogDatabase: str, catalogTableName: str, catalogId: str = ""
+    ) -> None:
         """Name the catalog table that the write records (with enableUpdateCatalog=True).
 
-        `catalogId` picks another AWS account's catalog; locally there is a single catalog, so it has no effect.
+        `catalogId` picks another AWS account's catalog; locally there is a single catalog, so it
+        has no effect.
         """
         self._catalog_table = (catalogDatabase, catalogTableName)
 
@@ -126,7 +144,12 @@ class DataSink:
         table_file = self._catalog_table_file()
         frame = dynamic_frame.toDF()
         _append_files(frame, self._target, storage, self._codec)
-        _LOG.info("wrote %s (%s, compression %s)", self._target.path, storage.spark_format, self._codec or "none")
+        _LOG.info(
+            "wrote %s (%s, compression %s)",
+            self._target.path,
+            storage.spark_format,
+            self._codec or "none",
+        )
         if table_file is not None:
             self._record_table(table_file, frame.schema, storage)
         no_errors = self._sql_ctx.spark_session.createDataFrame([], StructType([]))
@@ -135,7 +158,10 @@ class DataSink:
     def write(self, dynamic_frame_or_dfc: DynamicFrame, info: str = "") -> DynamicFrame:
         """Write a DynamicFrame (DynamicFrameCollection is not part of the local runtime)."""
         if not isinstance(dynamic_frame_or_dfc, DynamicFrame):
-            raise TypeError("dynamic_frame_or_dfc must be a DynamicFrame, got " + type(dynamic_frame_or_dfc).__name__)
+            raise TypeError(
+                "dynamic_frame_or_dfc must be a DynamicFrame, got "
+                + type(dynamic_frame_or_dfc).__name__
+            )
         return self.writeFrame(dynamic_frame_or_dfc, info)
 
     def _require_format(self) -> _StorageFormat:
@@ -151,13 +177,16 @@ class DataSink:
         if not self._target.update_catalog:
             return None
         if self._catalog_table is None:
-            _LOG.warning("enableUpdateCatalog is set but setCatalogInfo was not called: no table recorded")
+            _LOG.warning(
+                "enableUpdateCatalog is set but setCatalogInfo was not called: no table recorded"
+            )
             return None
         database, table = self._catalog_table
         return _local_catalog.table_file(_local_catalog.catalog_root(), database, table)
 
     def _record_table(self, table_file: Path, schema: StructType, storage: _StorageFormat) -> None:
-        """Create or update the table; with updateBehavior LOG an existing table's schema is left as it is."""
+        """Create or update the table; with updateBehavior LOG an existing table's schema is left
+        as it is."""
         if self._target.update_behavior == "LOG" and table_file.exists():
             _LOG.info("catalog table %s kept unchanged (updateBehavior=LOG)", table_file)
             return

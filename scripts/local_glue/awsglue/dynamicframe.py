@@ -26,16 +26,21 @@ class DynamicFrame:
     def toDF(self, options: list | None = None) -> DataFrame:
         """Return the frame as a DataFrame.
 
-        Glue's `options` (ResolveOption list) resolve choice types, which arise when records disagree
+        Glue's `options` (ResolveOption list) resolve choice types, which arise when records
+        disagree
         on a field's type. A local frame is a DataFrame with one type per column, so it has none and
         resolve options are refused rather than ignored.
         """
         if options:
-            raise LocalUnsupportedError("DynamicFrame.toDF: resolve options do not exist locally (no choice types)")
+            raise LocalUnsupportedError(
+                "DynamicFrame.toDF: resolve options do not exist locally (no choice types)"
+            )
         return self._jdf
 
     @classmethod
-    def fromDF(cls, dataframe: DataFrame, glue_ctx: "GlueContext", name: str = "") -> "DynamicFrame":
+    def fromDF(
+        cls, dataframe: DataFrame, glue_ctx: "GlueContext", name: str = ""
+    ) -> "DynamicFrame":
         """Wrap a DataFrame so that it can be written by a Glue sink."""
         return cls(dataframe, glue_ctx, name)
 

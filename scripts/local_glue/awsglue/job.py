@@ -20,13 +20,25 @@ class Job:
     # The argument names below are reserved by Glue; getResolvedOptions reads them from here.
     @classmethod
     def continuation_options(cls) -> list[str]:
-        """The legacy bookmark argument and its values (translated to job_bookmark_options by position)."""
-        return ["--continuation-option", "continuation-enabled", "continuation-readonly", "continuation-ignore"]
+        """The legacy bookmark argument and its values (translated to job_bookmark_options by
+        position)."""
+        return [
+            "--continuation-option",
+            "continuation-enabled",
+            "continuation-readonly",
+            "continuation-ignore",
+        ]
 
     @classmethod
     def job_bookmark_options(cls) -> list[str]:
-        """The bookmark argument and its values; the last one, disable, is what Glue assumes when it is absent."""
-        return ["--job-bookmark-option", "job-bookmark-enable", "job-bookmark-pause", "job-bookmark-disable"]
+        """The bookmark argument and its values; the last one, disable, is what Glue assumes when
+        it is absent."""
+        return [
+            "--job-bookmark-option",
+            "job-bookmark-enable",
+            "job-bookmark-pause",
+            "job-bookmark-disable",
+        ]
 
     @classmethod
     def job_bookmark_range_options(cls) -> list[str]:
@@ -48,7 +60,9 @@ class Job:
         """The data lineage argument."""
         return ["--enable-data-lineage"]
 
-    def __init__(self, glue_context_or_spark_session: "awsglue.context.GlueContext | SparkSession") -> None:
+    def __init__(
+        self, glue_context_or_spark_session: "awsglue.context.GlueContext | SparkSession"
+    ) -> None:
         if isinstance(glue_context_or_spark_session, awsglue.context.GlueContext):
             self._glue_context: awsglue.context.GlueContext | None = glue_context_or_spark_session
             self._spark_session = glue_context_or_spark_session.spark_session
@@ -57,12 +71,14 @@ class Job:
             self._spark_session = glue_context_or_spark_session
         else:
             raise TypeError(
-                "Job needs a GlueContext or a SparkSession, got " + type(glue_context_or_spark_session).__name__
+                "Job needs a GlueContext or a SparkSession, got "
+                + type(glue_context_or_spark_session).__name__
             )
         self._job_name: str | None = None
 
     def init(self, job_name: str, args: dict = {}) -> None:  # noqa: B006 - Glue's default, never mutated
-        """Start the run. `args` (the resolved options) only matter to bookmarks on Glue, so they are not kept."""
+        """Start the run. `args` (the resolved options) only matter to bookmarks on Glue, so they
+        are not kept."""
         self._job_name = job_name
         _LOG.info("job %s started (local runtime: no job bookmarks)", job_name)
 
@@ -71,5 +87,6 @@ class Job:
         return self._job_name is not None
 
     def commit(self) -> None:
-        """End the run. On Glue this saves the bookmark state; locally there is none, so it only logs."""
+        """End the run. On Glue this saves the bookmark state; locally there is none, so it only
+        logs."""
         _LOG.info("job %s committed", self._job_name)

@@ -1,6 +1,7 @@
 """Errors raised only by the local awsglue runtime.
 
-AWS's `awsglue` has no such module: these errors exist because the local runtime refuses what it does
+AWS's `awsglue` has no such module: these errors exist because the local runtime refuses what it
+does
 not implement instead of silently doing something different from Glue.
 """
 
@@ -10,7 +11,8 @@ class LocalGlueError(Exception):
 
 
 class LocalS3PathError(LocalGlueError):
-    """An s3://, s3a:// or s3n:// path reached the local runtime, which reads and writes local disk only."""
+    """An s3://, s3a:// or s3n:// path reached the local runtime, which reads and writes local
+    disk only."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -23,7 +25,8 @@ class LocalS3PathError(LocalGlueError):
 class LocalUnsupportedError(LocalGlueError):
     """A connection type, format or option that the local runtime does not implement.
 
-    Raised instead of ignoring it, because ignoring it would make the local result differ from Glue's.
+    Raised instead of ignoring it, because ignoring it would make the local result differ from
+    Glue's.
     """
 
 

@@ -13,7 +13,8 @@ class GlueArgumentError(Exception):
 
 
 class GlueArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser that raises GlueArgumentError instead of exiting, so the caller can report it."""
+    """An ArgumentParser that raises GlueArgumentError instead of exiting, so the caller can
+    report it."""
 
     def error(self, msg: str) -> None:
         raise GlueArgumentError(msg)
@@ -42,7 +43,8 @@ def getResolvedOptions(args: list[str], options: list[str]) -> dict[str, str | N
 
 
 def _reserved_arguments() -> list[str]:
-    """The arguments that Glue sets itself; JOB_NAME is not reserved, as scripts list it to read it."""
+    """The arguments that Glue sets itself; JOB_NAME is not reserved, as scripts list it to read
+    it."""
     return [
         Job.job_bookmark_options()[0],
         Job.continuation_options()[0],
@@ -60,10 +62,15 @@ def _refuse_reserved(options: list[str]) -> None:
 
 
 def _parser_with_glue_arguments() -> GlueArgumentParser:
-    """A parser that already knows Glue's own optional arguments, so they resolve to None when absent."""
+    """A parser that already knows Glue's own optional arguments, so they resolve to None when
+    absent."""
     parser = GlueArgumentParser()
-    parser.add_argument(Job.job_bookmark_options()[0], choices=Job.job_bookmark_options()[1:], required=False)
-    parser.add_argument(Job.continuation_options()[0], choices=Job.continuation_options()[1:], required=False)
+    parser.add_argument(
+        Job.job_bookmark_options()[0], choices=Job.job_bookmark_options()[1:], required=False
+    )
+    parser.add_argument(
+        Job.continuation_options()[0], choices=Job.continuation_options()[1:], required=False
+    )
     for argument in [*Job.job_bookmark_range_options(), *Job.id_params()[1:]]:
         parser.add_argument(argument, required=False)
     parser.add_argument(Job.encryption_type_options()[0], choices=Job.encryption_type_options()[1:])
@@ -82,7 +89,8 @@ def _share_temp_dir(resolved: dict) -> None:
 
 
 def _resolve_bookmark_option(resolved: dict) -> None:
-    """Fold the legacy --continuation-option into job_bookmark_option, which wins when both are set."""
+    """Fold the legacy --continuation-option into job_bookmark_option, which wins when both are
+    set."""
     continuation = resolved.pop("continuation_option")
     if resolved["job_bookmark_option"] is not None:
         return
@@ -94,9 +102,12 @@ def _resolve_bookmark_option(resolved: dict) -> None:
 
 
 def _check_bookmark_range(resolved: dict) -> None:
-    """A paused bookmark needs both ends of the range or neither; other modes accept at most one end."""
+    """A paused bookmark needs both ends of the range or neither; other modes accept at most one
+    end."""
     range_arguments = Job.job_bookmark_range_options()
-    absent = [argument for argument in range_arguments if resolved[argument[2:].replace("-", "_")] is None]
+    absent = [
+        argument for argument in range_arguments if resolved[argument[2:].replace("-", "_")] is None
+    ]
     if resolved["job_bookmark_option"] == Job.job_bookmark_options()[2]:
         if len(absent) == 1:
             raise RuntimeError("Missing option or value for " + absent[0])

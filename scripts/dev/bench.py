@@ -1,6 +1,6 @@
 """Benchmark the pipeline on Spark (the local Glue runtime) against the DuckDB reference.
 
-    python -m scripts.bench [--scales 1,10,100] [--repeat 3] [--out bench/results]
+    python -m scripts.dev.bench [--scales 1,10,100] [--repeat 3] [--out bench/results]
                             [--data bench/data]
 
 For each scale, clean data is generated once into ``<data>/scale-<S>/`` (and reused while its
@@ -32,12 +32,13 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from scripts import generate_data, pipeline
-from scripts.cli import CliError, OneLineArgumentParser, fail
-from scripts.text_table import SECTION_BREAK, box_table
+from scripts import pipeline
+from scripts.sample_data import generator
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
+from scripts._cli.text_table import SECTION_BREAK, box_table
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-GENERATOR_SOURCE = Path(generate_data.__file__)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GENERATOR_SOURCE = Path(generator.__file__)
 SEED = 42
 FILES_PER_SOURCE = 4
 DATA_MARKER = "_bench_data.json"
@@ -48,7 +49,7 @@ THROUGHPUT_TABLE = "accelerometer_landing"
 COUNTS_MISMATCH = 1
 
 # The DuckDB engine as a process of its own, like Spark's: interpreter start and imports count.
-DUCKDB_CHILD_CODE = ("import json, sys; from scripts.reference_duckdb import zone_counts; "
+DUCKDB_CHILD_CODE = ("import json, sys; from scripts.reference.zones_duckdb import zone_counts; "
                      "print(json.dumps(zone_counts(sys.argv[1])))")
 
 HEADERS = ("scale", "accelerometer rows", "engine", "median s", "min s", "runs", "rows/s",
@@ -149,7 +150,7 @@ def ensure_data(data_root: Path, scale: float) -> tuple[Path, bool]:
         return lake, True
     if lake.exists():
         shutil.rmtree(lake)
-    generate_data.generate(lake, scale, SEED, FILES_PER_SOURCE, overwrite=True, dirty=False)
+    generator.generate(lake, scale, SEED, FILES_PER_SOURCE, overwrite=True, dirty=False)
     marker.write_text(json.dumps(parameters, indent=2) + "\n")
     return lake, False
 
@@ -361,7 +362,7 @@ def draw_chart(results: dict, out: Path) -> None:
         for result in results["scales"]])
     axes.minorticks_off()
     axes.margins(0.12)  # room for the ratio labels above the top points
-    axes.set_xlabel(f"scale (1 = {generate_data.PEOPLE_PER_SCALE:,} customers) "
+    axes.set_xlabel(f"scale (1 = {generator.PEOPLE_PER_SCALE:,} customers) "
                     "and accelerometer rows")
     axes.set_ylabel("median wall time of a fresh process (s)")
     axes.set_title("STEDI pipeline: Spark (local Glue runtime) vs DuckDB reference\n"
@@ -392,9 +393,9 @@ def parse_scales(text: str) -> list[float]:
             scale = float(part)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{part.strip()!r} is not a number") from None
-        if not (math.isfinite(scale) and scale >= generate_data.MIN_SCALE):
+        if not (math.isfinite(scale) and scale >= generator.MIN_SCALE):
             raise argparse.ArgumentTypeError(f"scale {part.strip()} must be a finite number of "
-                                             f"at least {generate_data.MIN_SCALE}")
+                                             f"at least {generator.MIN_SCALE}")
         scales.append(scale)
     return sorted(set(scales))
 

@@ -22,7 +22,8 @@ The rules, per landing file (JSON lines) of a source:
 Whitespace is ASCII whitespace (what Java's and ``re.ASCII``'s ``\\s`` match) and regexes must
 match the whole text, so that the Spark side can reproduce both exactly.
 
-Usage: ``python -m scripts.reference_landing --lake DIR`` prints each source's summary as JSON.
+Usage: ``python -m scripts.reference.landing_python --lake DIR`` prints each source's summary as
+JSON.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts import pipeline
-from scripts.cli import OneLineArgumentParser, fail
+from scripts._cli.errors import OneLineArgumentParser, fail
 
 LANDING_SCHEMAS = pipeline.LANDING_SCHEMAS
 KEY_FIELDS = pipeline.KEY_FIELDS
@@ -254,25 +255,25 @@ def summarize_lake(landing_root: Path) -> dict[str, dict]:
 
 
 def accepted_rows(landing_root: Path) -> dict[str, list[tuple]]:
-    """The accepted rows of every source, in schema order: what ``reference_duckdb`` computes
+    """The accepted rows of every source, in schema order: what ``zones_duckdb`` computes
     the zones from when given dirty data."""
     return {source: [r.values for r in read_source(landing_root, source) if r.reason is None]
             for source in pipeline.SOURCES}
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = OneLineArgumentParser(prog="reference_landing",
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = OneLineArgumentParser(prog="landing_python",
                                    description="Count accepted and quarantined landing records.")
     parser.add_argument("--lake", type=Path, required=True, help="lake root directory")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_arguments(argv)
     try:
         summaries = summarize_lake(args.lake)
     except OSError as error:
-        fail(f"reference_landing: {error}")
+        fail(f"landing_python: {error}")
     print(json.dumps(summaries, indent=2))
     return 0
 

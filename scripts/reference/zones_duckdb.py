@@ -8,7 +8,8 @@ Every catalog table (3 landing, 5 trusted/curated; names from ``scripts.pipeline
 DuckDB table of the same name in one connection, so tests and benchmarks can query any zone.
 The reference is strict: a landing line that does not fit the schema raises instead of being
 quarantined, because a reference that guesses would hide the very differences it exists to find.
-For dirty landing data, pass the rows that ``scripts.reference_landing`` accepts (an independent
+For dirty landing data, pass the rows that ``scripts.reference.landing_python`` accepts (an
+independent
 implementation of the landing acceptance rules) as ``accepted_rows``: the zones are then computed
 from exactly those rows.
 """
@@ -278,7 +279,7 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
         Where to create the tables (replacing same-named ones); a new in-memory database
         (without a progress bar) if None.
     accepted_rows
-        Landing rows per source in schema order, e.g. ``reference_landing.accepted_rows(lake)``
+        Landing rows per source in schema order, e.g. ``landing_python.accepted_rows(lake)``
         for dirty data; when given, the landing files are not read.
 
     Returns

@@ -2,7 +2,7 @@
 
 The STEDI website, app and step trainers export messier files than the clean JSON lines that the
 zone rules assume (issue "Real-world dirty data"). This module decides where each defect goes and
-renders the lines it touches; ``generate_data`` writes them.
+renders the lines it touches; ``generator`` writes them.
 
 Defects that leave a record readable are applied to the records themselves: objects written back
 to back, trailing commas, numbers written as strings, a key spelled differently in a whole file,

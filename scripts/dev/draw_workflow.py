@@ -1,6 +1,6 @@
 """Draw img/workflow.png, the picture of the pipeline, from scripts/pipeline.py.
 
-    python -m scripts.draw_workflow [--out img/workflow.png]
+    python -m scripts.dev.draw_workflow [--out img/workflow.png]
 
 Tables are boxes coloured by zone, placed in rows by source and in columns by how many jobs lie
 between them and the landing zone; each arrow is a job reading a table to write another.
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from scripts import pipeline
-from scripts.cli import OneLineArgumentParser
+from scripts._cli.errors import OneLineArgumentParser
 
 ZONE_COLOURS = {"landing": "#f6d8ae", "trusted": "#b8d8f0", "curated": "#bfe3c0"}
 SOURCE_ROWS = {source: row for row, source in enumerate(reversed(pipeline.SOURCES))}

@@ -9,7 +9,7 @@ The archive is written under a temporary name and renamed only after the JVM has
 cleanly, because a JVM that maps a truncated archive crashes. It is an optimisation: when it
 cannot be made (a JDK without a base archive, say), the pipeline runs as before.
 
-Usage: python -m scripts.class_archive [--output PATH]
+Usage: python -m scripts.local_glue.class_archive [--output PATH]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from scripts import pipeline
-from scripts.generate_data import generate
+from scripts.sample_data.generator import generate
 from scripts.local_glue import activate
 from scripts.local_glue.session import (CLASS_ARCHIVE, find_java_home, local_spark_session,
                                         stop_and_wait)
@@ -58,10 +58,7 @@ def record_classes(partial: Path, work: Path) -> None:
     generate(lake, scale=0.02, seed=1, files_per_source=2)
     spark = local_spark_session(work / "spark.log", app_name="stedi-class-archive",
                                 archive_classes_to=partial)
-    options = {"database": pipeline.DEFAULT_DATABASE,
-               "consent_mode": pipeline.DEFAULT_CONSENT_MODE,
-               "ml_match": pipeline.DEFAULT_ML_MATCH}
-    run_pipeline(lake, pipeline.JOBS, options, spark)
+    run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
     stop_and_wait(spark)
 
 

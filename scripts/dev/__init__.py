@@ -1,0 +1,1 @@
+"""Development tooling: the Glue script generator, the benchmark and the workflow picture."""
