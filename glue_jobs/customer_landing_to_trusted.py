@@ -24,15 +24,15 @@ from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql.functions import (array, array_distinct, array_join, coalesce, col, concat,
-                                   concat_ws, from_json, isnan, lit, lower, map_contains_key,
+                                   concat_ws, expr, from_json, isnan, lit, lower, map_contains_key,
                                    map_from_arrays, map_keys, map_values,
                                    monotonically_increasing_id, octet_length, posexplode,
                                    regexp_replace, size, split, substring_index, when)
 from pyspark.sql.functions import max as max_
 from pyspark.sql.functions import min as min_
 from pyspark.sql.functions import sum as sum_
-from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, LongType, MapType, StringType,
-                               StructField, StructType)
+from pyspark.sql.types import (ArrayType, DataType, DoubleType, IntegerType, LongType, MapType,
+                               StringType, StructField, StructType)
 
 SOURCES = {"customer_landing": "customer/landing"}
 TARGET = {"customer_trusted": "customer/trusted"}
@@ -266,6 +266,16 @@ def typed_field(text: Column, value: Column, field: StructField) -> tuple[Column
     return when(valid, value), text.isNotNull() & ~valid
 
 
+def try_cast(column_name: str, data_type: DataType) -> Column:
+    """The column converted to ``data_type``, null where its text does not convert.
+
+    SQL's try_cast, which Spark 3.5 and 4.x both have: a plain cast fails the whole job on the
+    first bad value when ANSI mode is on (the default from Spark 4, so from Glue 6.0), where the
+    landing rules must quarantine the record instead. The text is judged by typed_field.
+    """
+    return expr(f"try_cast(`{column_name}` as {data_type.simpleString()})")
+
+
 def names_where(flags: list[tuple[str, Column]]) -> Column:
     """The names whose flag is true, comma-separated ('' when none); concat_ws skips nulls."""
     return concat_ws(", ", *[when(flag, lit(name)) for name, flag in flags])
@@ -319,7 +329,7 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
         when(col("_exact"), col("_object")[f.name]).otherwise(col("_folded")[f.name.lower()])
         .alias(f"_text_{f.name}") for f in schema.fields])
     values = texts.select("*", *[
-        (col(f"_text_{f.name}").cast(f.dataType) if f.dataType != StringType()
+        (try_cast(f"_text_{f.name}", f.dataType) if f.dataType != StringType()
          else col(f"_text_{f.name}")).alias(f"_value_{f.name}") for f in schema.fields])
     typed = {f.name: typed_field(col(f"_text_{f.name}"), col(f"_value_{f.name}"), f)
              for f in schema.fields}

@@ -16,14 +16,29 @@ from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 from pyspark.sql import DataFrame
+from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 SOURCES = {"customer_trusted": "customer/trusted",
            "accelerometer_trusted": "accelerometer/trusted"}
 TARGET = {"customer_curated": "customer/curated"}
 
-CUSTOMER_COLUMNS = ["customerName", "email", "phone", "birthDay", "serialNumber",
-                    "registrationDate", "lastUpdateDate", "shareWithResearchAsOfDate",
-                    "shareWithPublicAsOfDate", "shareWithFriendsAsOfDate"]
+# The columns this job reads from each upstream zone, with their types: zones are read with
+# this schema, never one inferred from their files (an empty zone may have none).
+ZONE_SCHEMAS = {
+    "customer_trusted": StructType([
+        StructField("customerName", StringType()),
+        StructField("email", StringType()),
+        StructField("phone", StringType()),
+        StructField("birthDay", StringType()),
+        StructField("serialNumber", StringType()),
+        StructField("registrationDate", LongType()),
+        StructField("lastUpdateDate", LongType()),
+        StructField("shareWithResearchAsOfDate", LongType()),
+        StructField("shareWithPublicAsOfDate", LongType()),
+        StructField("shareWithFriendsAsOfDate", LongType()),
+    ]),
+    "accelerometer_trusted": StructType([StructField("user", StringType())]),
+}
 
 CUSTOMER_CURATED_SQL = """
 with trusted_customers as (
@@ -121,32 +136,41 @@ class IncompleteZoneError(RuntimeError):
     """An input zone was left half-written by a job that failed."""
 
 
-def read_zone(glue_context: GlueContext, lake_root: str, table_name: str,
-              relative_path: str) -> DataFrame:
-    """An upstream zone written by another job of this pipeline (Snappy Parquet); refused while
-    the job writing it has not finished, so a failure never passes on a half-written zone."""
+def read_zone(glue_context: GlueContext, lake_root: str, table_name: str, relative_path: str,
+              schema: StructType) -> DataFrame:
+    """The columns of ``schema`` from an upstream zone written by another job of this pipeline
+    (Snappy Parquet); refused while the job writing it has not finished, so a failure never
+    passes on a half-written zone.
+
+    Read with the schema given, never one inferred from the files: Glue's writer may write no
+    file at all for an empty frame (and S3 has no folders), so an empty zone is still a table
+    with its columns, of 0 rows.
+    """
     marker, file_system = zone_marker(glue_context, lake_root, table_name)
     if file_system.exists(marker):
         raise IncompleteZoneError(f"{table_name} is incomplete: the job writing it failed "
                                   "mid-way; run that job again first")
-    return glue_context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options={"paths": [f"{lake_root}/{relative_path}/"], "recurse": True},
-        format="parquet",
-    ).toDF()
+    location = f"{lake_root}/{relative_path}/"
+    spark = glue_context.spark_session
+    folder, file_system = hadoop_file(glue_context, location)
+    if not file_system.exists(folder):
+        return spark.createDataFrame([], schema)
+    return spark.read.schema(schema).option("recursiveFileLookup", "true").parquet(location)
 # --- end of shared block zone_reader
 
 
 def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame]:
     """(customer_trusted, accelerometer_trusted)."""
-    return tuple(read_zone(glue_context, lake_root, name, SOURCES[name])
+    return tuple(read_zone(glue_context, lake_root, name, SOURCES[name], ZONE_SCHEMAS[name])
                  for name in ("customer_trusted", "accelerometer_trusted"))
 
 
 def transform(customer_trusted: DataFrame, accelerometer_trusted: DataFrame) -> DataFrame:
     """customer_curated: trusted customers with at least one trusted reading."""
-    require_columns(customer_trusted, "customer_trusted", CUSTOMER_COLUMNS)
-    require_columns(accelerometer_trusted, "accelerometer_trusted", ["user"])
+    require_columns(customer_trusted, "customer_trusted",
+                    ZONE_SCHEMAS["customer_trusted"].fieldNames())
+    require_columns(accelerometer_trusted, "accelerometer_trusted",
+                    ZONE_SCHEMAS["accelerometer_trusted"].fieldNames())
     return customer_trusted.sparkSession.sql(CUSTOMER_CURATED_SQL,
                                              customer_trusted=customer_trusted,
                                              accelerometer_trusted=accelerometer_trusted)

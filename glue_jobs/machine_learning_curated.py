@@ -24,11 +24,32 @@ from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 from pyspark.sql import DataFrame
+from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
 SOURCES = {"step_trainer_trusted": "step_trainer/trusted",
            "accelerometer_trusted": "accelerometer/trusted",
            "customer_curated": "customer/curated"}
 TARGET = {"machine_learning_curated": "step_trainer/curated"}
+# The columns this job reads from each upstream zone, with their types: zones are read with
+# this schema, never one inferred from their files (an empty zone may have none).
+ZONE_SCHEMAS = {
+    "step_trainer_trusted": StructType([
+        StructField("sensorReadingTime", LongType()),
+        StructField("serialNumber", StringType()),
+        StructField("distanceFromObject", IntegerType()),
+    ]),
+    "accelerometer_trusted": StructType([
+        StructField("user", StringType()),
+        StructField("timestamp", LongType()),
+        StructField("x", DoubleType()),
+        StructField("y", DoubleType()),
+        StructField("z", DoubleType()),
+    ]),
+    "customer_curated": StructType([
+        StructField("email", StringType()),
+        StructField("serialNumber", StringType()),
+    ]),
+}
 
 MACHINE_LEARNING_CURATED_SQL = """
 with step_readings as (
@@ -139,25 +160,32 @@ class IncompleteZoneError(RuntimeError):
     """An input zone was left half-written by a job that failed."""
 
 
-def read_zone(glue_context: GlueContext, lake_root: str, table_name: str,
-              relative_path: str) -> DataFrame:
-    """An upstream zone written by another job of this pipeline (Snappy Parquet); refused while
-    the job writing it has not finished, so a failure never passes on a half-written zone."""
+def read_zone(glue_context: GlueContext, lake_root: str, table_name: str, relative_path: str,
+              schema: StructType) -> DataFrame:
+    """The columns of ``schema`` from an upstream zone written by another job of this pipeline
+    (Snappy Parquet); refused while the job writing it has not finished, so a failure never
+    passes on a half-written zone.
+
+    Read with the schema given, never one inferred from the files: Glue's writer may write no
+    file at all for an empty frame (and S3 has no folders), so an empty zone is still a table
+    with its columns, of 0 rows.
+    """
     marker, file_system = zone_marker(glue_context, lake_root, table_name)
     if file_system.exists(marker):
         raise IncompleteZoneError(f"{table_name} is incomplete: the job writing it failed "
                                   "mid-way; run that job again first")
-    return glue_context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options={"paths": [f"{lake_root}/{relative_path}/"], "recurse": True},
-        format="parquet",
-    ).toDF()
+    location = f"{lake_root}/{relative_path}/"
+    spark = glue_context.spark_session
+    folder, file_system = hadoop_file(glue_context, location)
+    if not file_system.exists(folder):
+        return spark.createDataFrame([], schema)
+    return spark.read.schema(schema).option("recursiveFileLookup", "true").parquet(location)
 # --- end of shared block zone_reader
 
 
 def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
     """(step_trainer_trusted, accelerometer_trusted, customer_curated)."""
-    return tuple(read_zone(glue_context, lake_root, name, SOURCES[name])
+    return tuple(read_zone(glue_context, lake_root, name, SOURCES[name], ZONE_SCHEMAS[name])
                  for name in ("step_trainer_trusted", "accelerometer_trusted",
                               "customer_curated"))
 
@@ -165,11 +193,11 @@ def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataF
 def transform(step_trainer_trusted: DataFrame, accelerometer_trusted: DataFrame,
               customer_curated: DataFrame, ml_match: str = "device") -> DataFrame:
     """machine_learning_curated: same-instant pairs, of one owner unless ml_match is timestamp."""
-    require_columns(step_trainer_trusted, "step_trainer_trusted",
-                    ["sensorReadingTime", "serialNumber", "distanceFromObject"])
-    require_columns(accelerometer_trusted, "accelerometer_trusted",
-                    ["user", "timestamp", "x", "y", "z"])
-    require_columns(customer_curated, "customer_curated", ["email", "serialNumber"])
+    inputs = {"step_trainer_trusted": step_trainer_trusted,
+              "accelerometer_trusted": accelerometer_trusted,
+              "customer_curated": customer_curated}
+    for name, frame in inputs.items():
+        require_columns(frame, name, ZONE_SCHEMAS[name].fieldNames())
     return step_trainer_trusted.sparkSession.sql(
         MACHINE_LEARNING_CURATED_SQL,
         args={"match_device": ml_match == "device"},

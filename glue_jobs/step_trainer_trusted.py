@@ -25,15 +25,15 @@ from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql.functions import (array, array_distinct, array_join, coalesce, col, concat,
-                                   concat_ws, from_json, isnan, lit, lower, map_contains_key,
+                                   concat_ws, expr, from_json, isnan, lit, lower, map_contains_key,
                                    map_from_arrays, map_keys, map_values,
                                    monotonically_increasing_id, octet_length, posexplode,
                                    regexp_replace, size, split, substring_index, when)
 from pyspark.sql.functions import max as max_
 from pyspark.sql.functions import min as min_
 from pyspark.sql.functions import sum as sum_
-from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, LongType, MapType, StringType,
-                               StructField, StructType)
+from pyspark.sql.types import (ArrayType, DataType, DoubleType, IntegerType, LongType, MapType,
+                               StringType, StructField, StructType)
 
 SOURCES = {"step_trainer_landing": "step_trainer/landing",
            "customer_curated": "customer/curated"}
@@ -49,7 +49,12 @@ STEP_TRAINER_LANDING_SCHEMA = StructType([
 ])
 # A record without these cannot be joined: it is quarantined.
 STEP_TRAINER_LANDING_KEY_FIELDS = ["serialNumber", "sensorReadingTime"]
-CUSTOMER_COLUMNS_USED = ["serialNumber", "shareWithResearchAsOfDate"]
+# The columns this job reads from each upstream zone, with their types: zones are read with
+# this schema, never one inferred from their files (an empty zone may have none).
+ZONE_SCHEMAS = {"customer_curated": StructType([
+    StructField("serialNumber", StringType()),
+    StructField("shareWithResearchAsOfDate", LongType()),
+])}
 
 STEP_TRAINER_TRUSTED_SQL = """
 with readings as (
@@ -150,19 +155,26 @@ class IncompleteZoneError(RuntimeError):
     """An input zone was left half-written by a job that failed."""
 
 
-def read_zone(glue_context: GlueContext, lake_root: str, table_name: str,
-              relative_path: str) -> DataFrame:
-    """An upstream zone written by another job of this pipeline (Snappy Parquet); refused while
-    the job writing it has not finished, so a failure never passes on a half-written zone."""
+def read_zone(glue_context: GlueContext, lake_root: str, table_name: str, relative_path: str,
+              schema: StructType) -> DataFrame:
+    """The columns of ``schema`` from an upstream zone written by another job of this pipeline
+    (Snappy Parquet); refused while the job writing it has not finished, so a failure never
+    passes on a half-written zone.
+
+    Read with the schema given, never one inferred from the files: Glue's writer may write no
+    file at all for an empty frame (and S3 has no folders), so an empty zone is still a table
+    with its columns, of 0 rows.
+    """
     marker, file_system = zone_marker(glue_context, lake_root, table_name)
     if file_system.exists(marker):
         raise IncompleteZoneError(f"{table_name} is incomplete: the job writing it failed "
                                   "mid-way; run that job again first")
-    return glue_context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options={"paths": [f"{lake_root}/{relative_path}/"], "recurse": True},
-        format="parquet",
-    ).toDF()
+    location = f"{lake_root}/{relative_path}/"
+    spark = glue_context.spark_session
+    folder, file_system = hadoop_file(glue_context, location)
+    if not file_system.exists(folder):
+        return spark.createDataFrame([], schema)
+    return spark.read.schema(schema).option("recursiveFileLookup", "true").parquet(location)
 # --- end of shared block zone_reader
 
 
@@ -257,6 +269,16 @@ def typed_field(text: Column, value: Column, field: StructField) -> tuple[Column
     return when(valid, value), text.isNotNull() & ~valid
 
 
+def try_cast(column_name: str, data_type: DataType) -> Column:
+    """The column converted to ``data_type``, null where its text does not convert.
+
+    SQL's try_cast, which Spark 3.5 and 4.x both have: a plain cast fails the whole job on the
+    first bad value when ANSI mode is on (the default from Spark 4, so from Glue 6.0), where the
+    landing rules must quarantine the record instead. The text is judged by typed_field.
+    """
+    return expr(f"try_cast(`{column_name}` as {data_type.simpleString()})")
+
+
 def names_where(flags: list[tuple[str, Column]]) -> Column:
     """The names whose flag is true, comma-separated ('' when none); concat_ws skips nulls."""
     return concat_ws(", ", *[when(flag, lit(name)) for name, flag in flags])
@@ -310,7 +332,7 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
         when(col("_exact"), col("_object")[f.name]).otherwise(col("_folded")[f.name.lower()])
         .alias(f"_text_{f.name}") for f in schema.fields])
     values = texts.select("*", *[
-        (col(f"_text_{f.name}").cast(f.dataType) if f.dataType != StringType()
+        (try_cast(f"_text_{f.name}", f.dataType) if f.dataType != StringType()
          else col(f"_text_{f.name}")).alias(f"_value_{f.name}") for f in schema.fields])
     typed = {f.name: typed_field(col(f"_text_{f.name}"), col(f"_value_{f.name}"), f)
              for f in schema.fields}
@@ -410,8 +432,8 @@ def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, Dat
 def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
     """(step trainer landing rows, quarantined landing records, customer_curated)."""
     return (*extract_landing(glue_context.spark_session, lake_root),
-            read_zone(glue_context, lake_root, "customer_curated",
-                      SOURCES["customer_curated"]))
+            read_zone(glue_context, lake_root, "customer_curated", SOURCES["customer_curated"],
+                      ZONE_SCHEMAS["customer_curated"]))
 
 
 def transform(step_trainer_landing: DataFrame, customer_curated: DataFrame,
@@ -419,7 +441,8 @@ def transform(step_trainer_landing: DataFrame, customer_curated: DataFrame,
     """step_trainer_trusted: distinct readings of curated customers' devices."""
     require_columns(step_trainer_landing, "step_trainer_landing",
                     STEP_TRAINER_LANDING_SCHEMA.fieldNames())
-    require_columns(customer_curated, "customer_curated", CUSTOMER_COLUMNS_USED)
+    require_columns(customer_curated, "customer_curated",
+                    ZONE_SCHEMAS["customer_curated"].fieldNames())
     return step_trainer_landing.sparkSession.sql(
         STEP_TRAINER_TRUSTED_SQL,
         args={"since_consent": consent_mode == "since_consent"},

@@ -2,7 +2,8 @@
 
     python -m scripts.deploy --bucket B [--region R] [--database stedi] [--role-name N]
         [--create-role] [--vpc-id V --route-table-id T] [--landing DIR] [--consent-mode M]
-        [--ml-match M] [--schedule "cron(...)"] [--no-run] [--dry-run] [--endpoint-url URL]
+        [--ml-match M] [--glue-version {5.0,5.1,6.0,6.1}] [--schedule "cron(...)"] [--no-run]
+        [--dry-run] [--endpoint-url URL]
 
 Steps, each create-or-update and safe to repeat: the bucket (private, encrypted); optionally an
 S3 gateway endpoint for a VPC and the Glue service role; the landing data and the five job
@@ -25,6 +26,7 @@ from scripts.aws import athena, ec2, glue, iam, s3
 from scripts.aws.clients import AwsClients, AwsTarget
 from scripts.aws.dry_run import DryRun
 from scripts.aws.errors import DeployError
+from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, GLUE_VERSIONS, glue_runtime
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts._cli.text_table import SECTION_BREAK, box_table
 
@@ -32,14 +34,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS_PREFIX = "glue_scripts"
 TEMP_PREFIX = "glue_temp"
 DEFAULT_ROLE = "stedi-glue-service-role"
-GLUE_VERSION = "5.0"
 WORKER_TYPE = "G.1X"
 WORKERS = 2
-# Worker types of Glue 5.0 Spark jobs and their DPUs (G.025X is for streaming jobs only).
+# Worker types of Glue Spark jobs and their DPUs (G.025X is for streaming jobs only). Always
+# sent: a Glue 6.1 job created without one runs on arm64 (G.1X.GRAVITON) workers.
 DPU_PER_WORKER = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
-# Glue's published on-demand price per DPU-hour for Spark jobs (us-east-1); billed per second
-# with a one-minute minimum on Glue 5.0.
-PRICE_PER_DPU_HOUR = 0.44
+# On-demand price per DPU-hour of Spark jobs (us-east-1), billed per second with a one-minute
+# minimum, as looked up (README "What a run costs" gives the sources): $0.44 for 5.x; AWS
+# announced Glue 6.0 at 30% less; no price for 6.1 was found, so none is made up.
+PRICE_PER_DPU_HOUR = {"5.0": 0.44, "5.1": 0.44, "6.0": 0.308, "6.1": None}
 JOB_TIMEOUT_MINUTES = 30
 
 
@@ -57,6 +60,7 @@ class DeployConfig:
     schedule: str | None = None
     run: bool = True
     dry_run: bool = False
+    glue_version: str = DEFAULT_GLUE_VERSION
     worker_type: str = WORKER_TYPE
     workers: int = WORKERS
     job_workers: tuple[tuple[str, int], ...] = ()  # per-job overrides of ``workers``
@@ -79,14 +83,32 @@ def script_key(job: pipeline.GlueJob) -> str:
     return f"{SCRIPTS_PREFIX}/{Path(job.script).name}"
 
 
-def job_definition(job: pipeline.GlueJob, config: DeployConfig, role_arn: str) -> dict:
+def spark_settings(config: DeployConfig, region: str) -> dict[str, str]:
+    """Spark settings the jobs need on the chosen Glue version: on 5.1 and later, which read S3
+    through S3A, the bucket's region (AWS's migration notes: without it uploads can time out)."""
+    if glue_runtime(config.glue_version).s3a:
+        return {"spark.hadoop.fs.s3a.endpoint.region": region}
+    return {}
+
+
+def conf_argument(settings: dict[str, str]) -> dict[str, str]:
+    """Spark settings as Glue job arguments: Glue takes one --conf key, so further settings
+    are chained in its value (k1=v1 --conf k2=v2)."""
+    if not settings:
+        return {}
+    return {"--conf": " --conf ".join(f"{key}={value}" for key, value in settings.items())}
+
+
+def job_definition(job: pipeline.GlueJob, config: DeployConfig, role_arn: str,
+                   region: str) -> dict:
     """The Glue job as create_job / update_job take it (without the name)."""
     return {
         "Description": job.description,
         "Role": role_arn,
         "Command": {"Name": "glueetl", "PythonVersion": "3",
                     "ScriptLocation": f"{config.lake_root}/{script_key(job)}"},
-        "GlueVersion": GLUE_VERSION,
+        # Always sent: a job created without one gets whatever AWS's default is that day.
+        "GlueVersion": config.glue_version,
         "WorkerType": config.worker_type,
         "NumberOfWorkers": config.workers_of(job.name),
         "Timeout": JOB_TIMEOUT_MINUTES,
@@ -101,6 +123,7 @@ def job_definition(job: pipeline.GlueJob, config: DeployConfig, role_arn: str) -
             "--TempDir": f"{config.lake_root}/{TEMP_PREFIX}/",
             "--enable-metrics": "true",
             "--enable-continuous-cloudwatch-log": "true",
+            **conf_argument(spark_settings(config, region)),
         },
     }
 
@@ -220,11 +243,12 @@ def deploy_catalog(aws: AwsClients, config: DeployConfig) -> None:
 
 def deploy_jobs(aws: AwsClients, config: DeployConfig, role_arn: str) -> None:
     for job in pipeline.JOBS:
-        outcome = glue.ensure_job(aws("glue"), job.name, job_definition(job, config, role_arn))
+        outcome = glue.ensure_job(aws("glue"), job.name,
+                                  job_definition(job, config, role_arn, aws.region))
         say(f"  job {job.name} {outcome}")
     sizes = ", ".join(f"{j.name} {config.workers_of(j.name)}" for j in pipeline.JOBS)
-    say(f"✓ {len(pipeline.JOBS)} Glue jobs (Glue {GLUE_VERSION}, {config.worker_type} workers: "
-        f"{sizes})")
+    say(f"✓ {len(pipeline.JOBS)} Glue jobs (Glue {config.glue_version}, {config.worker_type} "
+        f"workers: {sizes})")
     created = glue.ensure_workflow(aws("glue"), config.workflow_name,
                                    "STEDI pipeline: landing to curated")
     for trigger in trigger_definitions(config):
@@ -276,7 +300,8 @@ def planned_steps(config: DeployConfig, files: list[tuple[Path, str]]) -> list[s
                  "(unchanged files skipped)")
     steps.append(f"Glue database {config.database} and {len(pipeline.TABLES)} tables "
                  "from athena_ddl/ through Athena")
-    steps.append(f"{len(pipeline.JOBS)} Glue jobs and workflow {config.workflow_name}"
+    steps.append(f"{len(pipeline.JOBS)} Glue {config.glue_version} jobs and workflow "
+                 f"{config.workflow_name}"
                  + (f" scheduled {config.schedule}" if config.schedule else ""))
     if config.run:
         steps.append("run the jobs in dependency order, then count every table in Athena")
@@ -289,8 +314,10 @@ def print_summary(config: DeployConfig, counts: dict[str, str], quarantined: dic
             *[(f"{source} (quarantined)", count) for source, count in quarantined.items()]]
     say(box_table(("table", "rows (Athena)"), rows, frozenset({1})))
     hours = dpu_hours(config, seconds)
-    say(f"Glue usage of this run: {hours:.3f} DPU-hours ≈ ${hours * PRICE_PER_DPU_HOUR:.2f} "
-        f"at ${PRICE_PER_DPU_HOUR}/DPU-hour")
+    price = PRICE_PER_DPU_HOUR[config.glue_version]
+    cost = (f" ≈ ${hours * price:.2f} at ${price}/DPU-hour" if price is not None else
+            f" (no published price for Glue {config.glue_version} was found: see AWS Glue pricing)")
+    say(f"Glue usage of this run: {hours:.3f} DPU-hours{cost}")
     say(f"Lake s3://{config.bucket}, database {config.database}, workflow "
         f"{config.workflow_name}. Query it in Athena, e.g. select count(*) from "
         f"{config.database}.machine_learning_curated; tear it down with "
@@ -338,6 +365,8 @@ def parse_arguments(argv: list[str]):
                         default=pipeline.DEFAULT_CONSENT_MODE)
     parser.add_argument("--ml-match", choices=pipeline.ML_MATCHES,
                         default=pipeline.DEFAULT_ML_MATCH)
+    parser.add_argument("--glue-version", choices=GLUE_VERSIONS, default=DEFAULT_GLUE_VERSION,
+                        help=f"AWS Glue version of the jobs (default {DEFAULT_GLUE_VERSION})")
     parser.add_argument("--worker-type", choices=sorted(DPU_PER_WORKER), default=WORKER_TYPE)
     parser.add_argument("--workers", type=int, default=WORKERS,
                         help="workers per job (Glue's minimum is 2)")
@@ -371,8 +400,8 @@ def config_from(args) -> DeployConfig:
                         route_table_id=args.route_table_id, landing=args.landing,
                         consent_mode=args.consent_mode, ml_match=args.ml_match,
                         schedule=args.schedule, run=not args.no_run, dry_run=args.dry_run,
-                        worker_type=args.worker_type, workers=args.workers,
-                        job_workers=args.job_workers)
+                        glue_version=args.glue_version, worker_type=args.worker_type,
+                        workers=args.workers, job_workers=args.job_workers)
 
 
 def dry_run_assumptions(args) -> dict[tuple[str, str], dict]:

@@ -59,15 +59,22 @@ def select_jobs(names: str) -> tuple[GlueJob, ...]:
     return tuple(j for j in pipeline.dependency_order() if j.name in wanted)
 
 
+def table_exists(lake: Path, table: pipeline.Table) -> bool:
+    """A landing table exists when it has files; a zone when its job has written it, if only
+    its folder: a zone of no rows may hold no file (Glue's writer may write none)."""
+    location = Path(table.location(lake))
+    return any(location.glob("*")) if table.is_landing else location.is_dir()
+
+
 def missing_inputs(lake: Path, jobs: tuple[GlueJob, ...]) -> list[str]:
     """Input tables that neither exist under the lake nor are written by an earlier job here."""
     produced = {j.output for j in jobs}
     missing = []
     for job in jobs:
         for name in job.inputs:
-            location = Path(pipeline.table(name).location(lake))
-            if name not in produced and not any(location.glob("*")):
-                missing.append(f"{name} ({location})")
+            table = pipeline.table(name)
+            if name not in produced and not table_exists(lake, table):
+                missing.append(f"{name} ({table.location(lake)})")
     return sorted(set(missing))
 
 
@@ -181,8 +188,10 @@ def count_outputs(spark, lake: Path) -> dict[str, int | None]:
     counts: dict[str, int | None] = {}
     for table in pipeline.output_tables():
         location = Path(table.location(lake))
-        has_data = any(location.glob("*.parquet"))
-        counts[table.name] = spark.read.parquet(str(location)).count() if has_data else None
+        if any(location.glob("*.parquet")):
+            counts[table.name] = spark.read.parquet(str(location)).count()
+        else:
+            counts[table.name] = 0 if table_exists(lake, table) else None
     return counts
 
 

@@ -15,7 +15,7 @@ from scripts.aws import glue, waiting
 from scripts.aws.clients import ThrottlingRetryClient, call_with_throttling_retry
 from scripts.aws.dry_run import DryRun
 from scripts.aws.errors import JobRunFailedError, WaitTimeoutError
-from scripts.deploy import DeployConfig, job_definition, trigger_definitions
+from scripts.deploy import DeployConfig, conf_argument, job_definition, trigger_definitions
 from scripts import pipeline
 
 ROLE = "arn:aws:iam::123456789012:role/stedi"
@@ -33,7 +33,7 @@ def glue_client():
 def test_a_changed_job_is_updated_with_the_whole_definition(glue_client):
     client, stubber = glue_client
     job = pipeline.job("step_trainer_trusted")
-    definition = job_definition(job, DeployConfig("stedi-demo"), ROLE)
+    definition = job_definition(job, DeployConfig("stedi-demo"), ROLE, "us-east-1")
     existing = {**definition, "Name": job.name, "NumberOfWorkers": 10}
     stubber.add_response("get_job", {"Job": existing}, {"JobName": job.name})
     stubber.add_response("update_job", {"JobName": job.name},
@@ -41,10 +41,28 @@ def test_a_changed_job_is_updated_with_the_whole_definition(glue_client):
     assert glue.ensure_job(client, job.name, definition) == "updated"
 
 
+@pytest.mark.parametrize("version, conf", [
+    ("5.0", None),
+    ("5.1", "spark.hadoop.fs.s3a.endpoint.region=eu-west-1"),
+    ("6.0", "spark.hadoop.fs.s3a.endpoint.region=eu-west-1"),
+    ("6.1", "spark.hadoop.fs.s3a.endpoint.region=eu-west-1"),
+])
+def test_jobs_name_their_glue_version_and_from_5_1_the_s3a_region(version, conf):
+    config = DeployConfig("stedi-demo", glue_version=version)
+    definition = job_definition(pipeline.JOBS[0], config, ROLE, "eu-west-1")
+    assert definition["GlueVersion"] == version
+    assert definition["DefaultArguments"].get("--conf") == conf
+
+
+def test_further_spark_settings_chain_in_the_one_conf_argument():
+    assert conf_argument({"a.b": "1", "c.d": "x y"}) == {"--conf": "a.b=1 --conf c.d=x y"}
+    assert conf_argument({}) == {}
+
+
 def test_a_removed_default_argument_counts_as_a_change(glue_client):
     client, stubber = glue_client
     job = pipeline.job("step_trainer_trusted")
-    definition = job_definition(job, DeployConfig("stedi-demo"), ROLE)
+    definition = job_definition(job, DeployConfig("stedi-demo"), ROLE, "us-east-1")
     existing = {**definition, "DefaultArguments": {**definition["DefaultArguments"],
                                                    "--stale": "1"}}
     stubber.add_response("get_job", {"Job": existing}, {"JobName": job.name})
@@ -56,7 +74,7 @@ def test_a_removed_default_argument_counts_as_a_change(glue_client):
 def test_an_unchanged_job_is_left_alone(glue_client):
     client, stubber = glue_client
     job = pipeline.job("step_trainer_trusted")
-    definition = job_definition(job, DeployConfig("stedi-demo"), ROLE)
+    definition = job_definition(job, DeployConfig("stedi-demo"), ROLE, "us-east-1")
     stubber.add_response("get_job", {"Job": {**definition, "Name": job.name}},
                          {"JobName": job.name})
     assert glue.ensure_job(client, job.name, definition) == "unchanged"
@@ -149,8 +167,8 @@ def test_per_job_workers_override_the_default():
 
     config = DeployConfig("stedi-demo", worker_type="G.2X", workers=3,
                           job_workers=job_workers("machine_learning_curated=10"))
-    sizes = {j.name: (job_definition(j, config, ROLE)["WorkerType"],
-                      job_definition(j, config, ROLE)["NumberOfWorkers"]) for j in pipeline.JOBS}
+    definitions = {j.name: job_definition(j, config, ROLE, "us-east-1") for j in pipeline.JOBS}
+    sizes = {name: (d["WorkerType"], d["NumberOfWorkers"]) for name, d in definitions.items()}
     assert sizes["machine_learning_curated"] == ("G.2X", 10)
     assert sizes["customer_landing_to_trusted"] == ("G.2X", 3)
 

@@ -16,7 +16,7 @@ from moto.glue.models import FakeJobRun
 from scripts import ddl, pipeline
 from scripts.deploy import DEFAULT_ROLE, SCRIPTS_PREFIX, DeployConfig, trigger_definitions
 from scripts.sample_data.generator import generate
-from tests.moto_server import MotoServer, relative_files
+from tests.moto_server import REGION, MotoServer, relative_files
 from tests.support import REPO_ROOT
 
 BUCKET = "stedi-demo"
@@ -102,13 +102,14 @@ def test_glue_jobs_are_defined_as_designed(aws, deployed):
         assert definition["Command"]["Name"] == "glueetl"
         assert definition["Command"]["ScriptLocation"] == f"s3://{BUCKET}/{SCRIPTS_PREFIX}/{job.name}.py"
         assert (definition["GlueVersion"], definition["WorkerType"],
-                definition["NumberOfWorkers"], definition["MaxRetries"]) == ("5.0", "G.1X", 2, 0)
+                definition["NumberOfWorkers"], definition["MaxRetries"]) == ("6.0", "G.1X", 2, 0)
         assert definition["Role"] == role
         arguments = definition["DefaultArguments"]
         assert {k: arguments[k] for k in ("--lake_root", "--database", "--consent_mode",
                                           "--ml_match")} == {
             "--lake_root": f"s3://{BUCKET}", "--database": "stedi",
             "--consent_mode": "registered", "--ml_match": "device"}
+        assert arguments["--conf"] == f"spark.hadoop.fs.s3a.endpoint.region={REGION}"
 
 
 def test_role_trusts_glue_and_reaches_only_this_bucket(aws, deployed):
@@ -160,6 +161,22 @@ def test_jobs_ran_in_dependency_order_and_the_counts_are_printed(aws, deployed):
     for position, table in enumerate(pipeline.TABLES):
         assert f"│ {table.name} " in deployed.stdout and f" {100 + position} │" in deployed.stdout
     assert "DPU-hours" in deployed.stdout
+
+
+def test_glue_version_is_sent_as_chosen(aws, landing):
+    result = deploy(aws, landing, "--create-role", "--no-run", "--glue-version", "5.0")
+    assert result.returncode == 0, result.stderr
+    for job in pipeline.JOBS:
+        definition = aws.client("glue").get_job(JobName=job.name)["Job"]
+        assert definition["GlueVersion"] == "5.0"
+        assert "--conf" not in definition["DefaultArguments"]
+
+
+def test_an_unknown_glue_version_is_one_line_and_status_2(aws, landing):
+    result = deploy(aws, landing, "--glue-version", "4.0")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "argument --glue-version: invalid choice: '4.0'" in result.stderr
 
 
 def test_the_summary_shows_the_quarantine_counts_the_landing_jobs_wrote(aws, landing):

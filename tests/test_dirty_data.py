@@ -17,6 +17,8 @@ from scripts.sample_data.generator import generate
 from scripts.run_local import load_job_module, run_pipeline
 from tests.test_pipeline import output_rows
 
+pytestmark = pytest.mark.every_glue_version
+
 
 @pytest.fixture(scope="module")
 def dirty_lake(tmp_path_factory):

@@ -14,6 +14,8 @@ from scripts import pipeline
 from scripts.dev.glue_scripts import render_script, shared_blocks
 from tests.support import REPO_ROOT, load_job_module
 
+pytestmark = pytest.mark.every_glue_version
+
 CUSTOMER_JOB = load_job_module("customer_landing_to_trusted")
 ACCELEROMETER_JOB = load_job_module("accelerometer_landing_to_trusted")
 CURATED_JOB = load_job_module("customer_trusted_to_curated")

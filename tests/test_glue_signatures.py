@@ -1,10 +1,13 @@
-"""The local awsglue runtime offers only what AWS's awsglue 5.0.0 offers, with the same signatures.
+"""The local awsglue runtime offers only what AWS's awsglue of the installed Glue version offers,
+with the same signatures.
 
 Every public module, class, method (including __init__, classmethods and properties) and function of
-the local runtime must exist in AWS's package (AWSGlueDataplanePython, installed by `make test` into
-.venv/glue-reference) with the same parameter names, order, kinds and default values, so that a job
-that runs locally calls Glue the same way on AWS. AWS's package is read as source with `ast`, never
-imported: as `awsglue` it would shadow the local runtime, and it needs Glue's JVM classes.
+the local runtime must exist in AWS's package of that version (AWSGlueDataplanePython 5.0.0,
+5.1.0 or 6.0.0; AWS has published none for 6.1, whose environment reads 6.0.0), installed by make
+into <environment>/glue-reference, with the same parameter names, order, kinds and default
+values, so that a job that runs locally calls Glue the same way on AWS. AWS's package is read as
+source with `ast`, never imported: as `awsglue` it would shadow the local runtime, and it needs
+Glue's JVM classes.
 """
 
 import ast
@@ -13,6 +16,7 @@ import importlib
 import inspect
 import os
 import pkgutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FunctionType, ModuleType
@@ -21,9 +25,11 @@ import pytest
 
 import awsglue
 
+pytestmark = pytest.mark.every_glue_version
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = Path(
-    os.environ.get("GLUE_REFERENCE_DIR", REPO_ROOT / ".venv" / "glue-reference" / "awsglue")
+    os.environ.get("GLUE_REFERENCE_DIR", Path(sys.prefix) / "glue-reference" / "awsglue")
 )
 
 # What the local runtime may offer beyond AWS's package, and why.
@@ -46,13 +52,10 @@ USED_BY_THE_JOBS = {
     "awsglue.context.GlueContext.getSink",
     "awsglue.context.GlueContext.purge_s3_path",
     "awsglue.context.GlueContext.get_logger",
-    "awsglue.context.GlueContext.create_dynamic_frame_from_options",
-    "awsglue.dynamicframe.DynamicFrameReader.from_options",
     "awsglue.data_sink.DataSink.setFormat",
     "awsglue.data_sink.DataSink.setCatalogInfo",
     "awsglue.data_sink.DataSink.writeFrame",
     "awsglue.dynamicframe.DynamicFrame.fromDF",
-    "awsglue.dynamicframe.DynamicFrame.toDF",
     "awsglue.job.Job.__init__",
     "awsglue.job.Job.init",
     "awsglue.job.Job.commit",

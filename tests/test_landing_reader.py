@@ -13,6 +13,8 @@ from glue_jobs.shared import landing_reader
 from scripts.reference import landing_python
 from tests.support import load_job_module
 
+pytestmark = pytest.mark.every_glue_version
+
 ACCELEROMETER_JOB = load_job_module("accelerometer_landing_to_trusted")
 STEP_TRAINER_JOB = load_job_module("step_trainer_trusted")
 SCHEMA = ACCELEROMETER_JOB.ACCELEROMETER_LANDING_SCHEMA

@@ -28,6 +28,7 @@ from awsglue.context import GlueContext
 from awsglue.dynamicframe import DynamicFrame
 from awsglue.job import Job
 from awsglue.local_errors import LocalCatalogRootError, LocalS3PathError, LocalUnsupportedError
+from awsglue._local_versions import current_runtime
 from awsglue.utils import GlueArgumentError, getResolvedOptions
 
 CUSTOMER_SCHEMA = StructType(
@@ -179,6 +180,26 @@ def test_job_name_is_required_when_listed():
 def test_glue_reserved_arguments_cannot_be_listed():
     with pytest.raises(RuntimeError, match="^Using reserved arguments --JOB_RUN_ID$"):
         getResolvedOptions(["job.py"], ["JOB_RUN_ID"])
+
+
+GLUE_RUNTIME = current_runtime()
+ABBREVIATED = ["job.py", "--lake", "/lake"]
+
+
+@pytest.mark.every_glue_version
+@pytest.mark.skipif(not GLUE_RUNTIME.abbreviations_by_default,
+                    reason=f"Glue {GLUE_RUNTIME.version} refuses abbreviations")
+def test_glue_5_resolves_an_abbreviated_option_name():
+    assert getResolvedOptions(ABBREVIATED, ["lake_root"])["lake_root"] == "/lake"
+
+
+@pytest.mark.every_glue_version
+@pytest.mark.skipif(GLUE_RUNTIME.abbreviations_by_default,
+                    reason=f"Glue {GLUE_RUNTIME.version} resolves abbreviations")
+def test_glue_6_resolves_an_abbreviated_option_name_only_when_allowed():
+    with pytest.raises(GlueArgumentError, match="required: --lake_root"):
+        getResolvedOptions(ABBREVIATED, ["lake_root"])
+    assert getResolvedOptions(ABBREVIATED, ["lake_root"], allow_abbrev=True)["lake_root"] == "/lake"
 
 
 def test_legacy_continuation_option_becomes_the_bookmark_option():

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from scripts import pipeline, query
+from scripts import ddl, pipeline, query
 from scripts.reference import zones_duckdb
 from scripts.sample_data.generator import generate
 from scripts.run_local import run_pipeline
@@ -64,6 +64,7 @@ def generated_lake(tmp_path_factory):
 
 
 @needs_udacity_data
+@pytest.mark.every_glue_version
 @pytest.mark.parametrize("consent_mode, ml_match", OPTION_COMBINATIONS)
 def test_udacity_counts_match_the_design(spark, udacity_lake, consent_mode, ml_match):
     report = run_pipeline(udacity_lake, pipeline.JOBS,
@@ -76,6 +77,37 @@ def test_udacity_counts_match_the_design(spark, udacity_lake, consent_mode, ml_m
             for name in expected} == expected
 
 
+def withdraw_every_consent(lake: Path) -> None:
+    """Rewrite the customer landing files with no research consent at all."""
+    for path in (lake / pipeline.landing_table("customer").path).glob("*.json"):
+        records = [json.loads(line) for line in path.read_text().splitlines() if line]
+        path.write_text("".join(json.dumps({**r, "shareWithResearchAsOfDate": None}) + "\n"
+                                for r in records))
+
+
+@pytest.mark.every_glue_version
+def test_zones_left_empty_are_tables_of_0_rows_with_their_columns(spark, tmp_path):
+    """Nobody consents, so customer_trusted and every zone after it is empty. Glue's writer may
+    write no file for an empty frame, and the local sink writes none: each job must still read
+    its inputs with their columns, and every table must exist, with 0 rows."""
+    lake = tmp_path / "lake"
+    generate(lake, scale=0.02, seed=3, files_per_source=1)
+    withdraw_every_consent(lake)
+    report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
+    outputs = pipeline.output_tables()
+    assert {t.name: report["tables"][t.name] for t in outputs} == {t.name: 0 for t in outputs}
+    athena_style = query.connect(lake)
+    definitions = ddl.table_definitions()
+    for table in outputs:
+        assert not list(Path(table.location(lake)).glob("*.parquet")), table.name
+        columns = [(name.lower(), kind) for name, kind in definitions[table.name].columns]
+        catalog = json.loads((lake / "_catalog" / "stedi" / f"{table.name}.json").read_text())
+        assert [(c["Name"], c["Type"]) for c in catalog["StorageDescriptor"]["Columns"]] == columns
+        names, rows = query.run_query(athena_style, f"select * from {table.name}")
+        assert (names, rows) == ([name for name, _ in columns], [])
+
+
+@pytest.mark.every_glue_version
 @pytest.mark.parametrize("consent_mode, ml_match", OPTION_COMBINATIONS)
 def test_pipeline_equals_the_duckdb_reference_row_for_row(spark, generated_lake, consent_mode,
                                                            ml_match):

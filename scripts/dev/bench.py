@@ -1,15 +1,16 @@
 """Benchmark the pipeline on Spark (the local Glue runtime) against the DuckDB reference.
 
-    python -m scripts.dev.bench [--scales 1,10,100] [--repeat 3] [--out bench/results]
-                            [--data bench/data]
+    python -m scripts.dev.bench [--scales 1,10,100] [--repeat 3] [--glue-versions 6.0,5.0]
+                                [--out bench/results] [--data bench/data]
 
 For each scale, clean data is generated once into ``<data>/scale-<S>/`` (and reused while its
 generator parameters and code are unchanged). Each engine then runs ``--repeat`` times, every run a
 fresh process, so that Spark pays for its JVM as a user does: its wall time and the peak memory of
-its whole process tree are measured. Both engines must find the same eight row counts; if they do
-not, the results say so and the exit status is 1. Results: a table on the terminal and
-``<out>/results.md``, ``<out>/results.json`` (every run) and ``<out>/bench.png``. bench/README.md
-describes the method.
+its whole process tree are measured. There is one Spark engine per Glue version asked for, each
+run by the python of that version's local environment. All engines must find the same eight row
+counts; if they do not, the results say so and the exit status is 1. Results: a table on the
+terminal and ``<out>/results.md``, ``<out>/results.json`` (every run) and ``<out>/bench.png``.
+bench/README.md describes the method.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from importlib import metadata
 from pathlib import Path
 
 from scripts import pipeline
+from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, GLUE_VERSIONS, glue_runtime
 from scripts.sample_data import generator
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts._cli.text_table import SECTION_BREAK, box_table
@@ -43,17 +45,18 @@ SEED = 42
 FILES_PER_SOURCE = 4
 DATA_MARKER = "_bench_data.json"
 SAMPLE_SECONDS = 0.1
-ENGINES = ("spark", "duckdb")
-ENGINE_LABELS = {"spark": "Spark", "duckdb": "DuckDB"}
+DUCKDB = "duckdb"
 THROUGHPUT_TABLE = "accelerometer_landing"
 COUNTS_MISMATCH = 1
+# Spark 4.1 (the default environment) beside Spark 3.5.4, the Spark of Glue 5.0.
+DEFAULT_BENCH_VERSIONS = (DEFAULT_GLUE_VERSION, "5.0")
 
 # The DuckDB engine as a process of its own, like Spark's: interpreter start and imports count.
 DUCKDB_CHILD_CODE = ("import json, sys; from scripts.reference.zones_duckdb import zone_counts; "
                      "print(json.dumps(zone_counts(sys.argv[1])))")
 
 HEADERS = ("scale", "accelerometer rows", "engine", "median s", "min s", "runs", "rows/s",
-           "peak MB", "Spark/DuckDB", "counts agree")
+           "peak MB", "/ DuckDB", "counts agree")
 NUMERIC_COLUMNS = frozenset({0, 1, 3, 4, 5, 6, 7, 8})
 
 
@@ -171,6 +174,24 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
+def spark_engine(glue_version: str) -> str:
+    return f"spark-{glue_version}"
+
+
+def engine_label(engine: str) -> str:
+    """'Spark 4.1.1 (Glue 6.0)' or 'DuckDB'."""
+    if engine == DUCKDB:
+        return "DuckDB"
+    version = engine.removeprefix("spark-")
+    return f"Spark {glue_runtime(version).spark} (Glue {version})"
+
+
+def environment_python(glue_version: str) -> Path:
+    """The python of a Glue version's local environment (made by make setup GLUE_VERSION=)."""
+    folder = ".venv" if glue_version == DEFAULT_GLUE_VERSION else f".venv-glue-{glue_version}"
+    return REPO_ROOT / folder / "bin" / "python"
+
+
 def measure(engine: str, command: list[str]) -> tuple[float, float, str]:
     """(wall seconds, peak MB of the process tree, stdout) of one child process.
 
@@ -184,39 +205,47 @@ def measure(engine: str, command: list[str]) -> tuple[float, float, str]:
         stdout, stderr = child.communicate()
     seconds = time.perf_counter() - started
     if child.returncode != 0:
-        raise CliError(f"a {ENGINE_LABELS[engine]} run failed with exit status "
+        raise CliError(f"a {engine_label(engine)} run failed with exit status "
                        f"{child.returncode}: {last_line(stderr)}")
     return seconds, sampler.peak_kb / 1024, stdout
 
 
-def run_spark(lake: Path) -> Run:
-    """The unchanged Glue jobs through run_local; the counts come from its run report."""
+def run_spark(lake: Path, glue_version: str) -> Run:
+    """The unchanged Glue jobs through run_local in that Glue version's environment; the counts
+    come from its run report."""
+    python = environment_python(glue_version)
+    if not python.is_file():
+        raise CliError(f"no Glue {glue_version} environment: run `make setup "
+                       f"GLUE_VERSION={glue_version}` first")
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as folder:
         report = Path(folder) / "report.json"
-        seconds, peak_mb, _ = measure("spark", [sys.executable, "-m", "scripts.run_local",
-                                                "--lake", str(lake), "--report-json", str(report)])
+        seconds, peak_mb, _ = measure(spark_engine(glue_version), [
+            str(python), "-m", "scripts.run_local", "--lake", str(lake),
+            "--report-json", str(report)])
         counts = json.loads(report.read_text())["tables"]
     return Run(seconds, peak_mb, counts)
 
 
 def run_duckdb(lake: Path) -> Run:
-    seconds, peak_mb, stdout = measure("duckdb", [sys.executable, "-c", DUCKDB_CHILD_CODE,
-                                                  str(lake)])
+    seconds, peak_mb, stdout = measure(DUCKDB, [sys.executable, "-c", DUCKDB_CHILD_CODE,
+                                                str(lake)])
     return Run(seconds, peak_mb, json.loads(stdout))
 
 
-ENGINE_RUNNERS = {"spark": run_spark, "duckdb": run_duckdb}
+def run_engine(engine: str, lake: Path) -> Run:
+    return run_duckdb(lake) if engine == DUCKDB else run_spark(lake,
+                                                              engine.removeprefix("spark-"))
 
 
-def bench_scale(lake: Path, scale: float, repeat: int) -> dict[str, list[Run]]:
+def bench_scale(lake: Path, scale: float, repeat: int, engines: list[str]) -> dict[str, list[Run]]:
     """``repeat`` runs of each engine, interleaved so that a drift of the machine (heat, other
-    load) affects both engines alike."""
-    runs: dict[str, list[Run]] = {engine: [] for engine in ENGINES}
+    load) affects all engines alike."""
+    runs: dict[str, list[Run]] = {engine: [] for engine in engines}
     for number in range(1, repeat + 1):
-        for engine in ENGINES:
-            run = ENGINE_RUNNERS[engine](lake)
+        for engine in engines:
+            run = run_engine(engine, lake)
             runs[engine].append(run)
-            print(f"  scale {scale:g} {ENGINE_LABELS[engine]} run {number}/{repeat}: "
+            print(f"  scale {scale:g} {engine_label(engine)} run {number}/{repeat}: "
                   f"{run.seconds:.2f} s, peak {run.peak_mb:,.0f} MB", flush=True)
     return runs
 
@@ -230,10 +259,14 @@ def counts_agree(runs: dict[str, list[Run]]) -> bool:
     return len(distinct) == 1
 
 
-def count_differences(spark: dict[str, int], duckdb: dict[str, int]) -> list[str]:
-    """'table: Spark n, DuckDB m' for each table whose counts differ, in pipeline order."""
-    return [f"{t.name}: Spark {spark.get(t.name)}, DuckDB {duckdb.get(t.name)}"
-            for t in pipeline.TABLES if spark.get(t.name) != duckdb.get(t.name)]
+def count_differences(runs: dict[str, list[Run]]) -> list[str]:
+    """'table: <engine> n, DuckDB m' for each engine and table whose first run's count differs
+    from DuckDB's, in pipeline order."""
+    duckdb = runs[DUCKDB][0].counts
+    return [f"{t.name}: {engine_label(engine)} {engine_runs[0].counts.get(t.name)}, "
+            f"DuckDB {duckdb.get(t.name)}"
+            for engine, engine_runs in runs.items() if engine != DUCKDB
+            for t in pipeline.TABLES if engine_runs[0].counts.get(t.name) != duckdb.get(t.name)]
 
 
 def disagreement(result: dict) -> str:
@@ -256,14 +289,16 @@ def engine_summary(runs: list[Run]) -> dict:
 
 
 def scale_result(scale: float, lake: Path, runs: dict[str, list[Run]]) -> dict:
-    """The JSON record of one scale: every run, the summaries, and whether the counts agree."""
-    summaries = {engine: engine_summary(runs[engine]) for engine in ENGINES}
+    """The JSON record of one scale: every run, the summaries, each engine's median over
+    DuckDB's, and whether the counts agree."""
+    summaries = {engine: engine_summary(engine_runs) for engine, engine_runs in runs.items()}
     return {"scale": scale, "data": str(lake), "counts_agree": counts_agree(runs),
-            "spark_duckdb_ratio": summaries["spark"]["median_s"] / summaries["duckdb"]["median_s"],
-            "differences": count_differences(runs["spark"][0].counts, runs["duckdb"][0].counts),
-            "engines": {engine: {"summary": summaries[engine],
+            "duckdb_ratios": {engine: summary["median_s"] / summaries[DUCKDB]["median_s"]
+                              for engine, summary in summaries.items() if engine != DUCKDB},
+            "differences": count_differences(runs),
+            "engines": {engine: {"label": engine_label(engine), "summary": summaries[engine],
                                  "runs": [asdict(run) for run in runs[engine]]}
-                        for engine in ENGINES}}
+                        for engine in runs}}
 
 
 def table_rows(scales: list[dict]) -> list[tuple[str, ...] | None]:
@@ -272,13 +307,14 @@ def table_rows(scales: list[dict]) -> list[tuple[str, ...] | None]:
     for result in scales:
         if rows:
             rows.append(SECTION_BREAK)
-        for engine in ENGINES:
-            summary = result["engines"][engine]["summary"]
+        for engine, record in result["engines"].items():
+            summary = record["summary"]
+            ratio = result["duckdb_ratios"].get(engine)
             rows.append((f"{result['scale']:g}", f"{summary['accelerometer_rows']:,}",
-                         ENGINE_LABELS[engine], f"{summary['median_s']:.2f}",
+                         record["label"], f"{summary['median_s']:.2f}",
                          f"{summary['min_s']:.2f}", str(summary["runs"]),
                          f"{summary['rows_per_s']:,.0f}", f"{summary['peak_mb']:,.0f}",
-                         f"{result['spark_duckdb_ratio']:.1f}x",
+                         "" if ratio is None else f"{ratio:.1f}x",
                          "yes" if result["counts_agree"] else "NO"))
     return rows
 
@@ -304,8 +340,7 @@ def memory_gb(meminfo: str) -> float:
 def machine() -> dict:
     return {"cpu": cpu_model(read_proc(Path("/proc/cpuinfo"))), "cores": os.cpu_count(),
             "ram_gb": round(memory_gb(read_proc(Path("/proc/meminfo"))), 1),
-            "python": platform.python_version(), "spark": metadata.version("pyspark"),
-            "duckdb": metadata.version("duckdb"),
+            "python": platform.python_version(), "duckdb": metadata.version("duckdb"),
             # The machine may be shared; a busy one explains slow, noisy timings.
             "load_average_at_start": round(os.getloadavg()[0], 2),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
@@ -313,7 +348,7 @@ def machine() -> dict:
 
 def machine_line(info: dict) -> str:
     return (f"{info['cpu']}, {info['cores']} cores, {info['ram_gb']:g} GB RAM; "
-            f"Python {info['python']}, Spark {info['spark']}, DuckDB {info['duckdb']}; "
+            f"DuckDB {info['duckdb']} on Python {info['python']}; "
             f"load average {info['load_average_at_start']:g} at start; {info['date']}")
 
 
@@ -323,7 +358,7 @@ def render_markdown(results: dict) -> str:
     """results.md: the machine, the method in one sentence, the table, and any disagreement."""
     rows = [row for row in table_rows(results["scales"]) if row is not SECTION_BREAK]
     align = ["---:" if i in NUMERIC_COLUMNS else "---" for i in range(len(HEADERS))]
-    lines = ["# Benchmark: Spark (local Glue runtime) vs DuckDB reference", "",
+    lines = ["# Benchmark: Spark (local Glue runtime, per Glue version) vs DuckDB reference", "",
              f"Machine: {machine_line(results['machine'])}", "",
              f"Each run is a fresh process (Spark's includes JVM start); {results['repeat']} "
              f"run(s) per engine and scale; peak MB is the resident memory of the whole process "
@@ -339,7 +374,8 @@ def render_markdown(results: dict) -> str:
 
 
 def draw_chart(results: dict, out: Path) -> None:
-    """Median time against scale for both engines on log-log axes, the ratio at each scale."""
+    """Median time against scale for every engine on log-log axes, each Spark engine's ratio to
+    DuckDB at each scale."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -347,18 +383,21 @@ def draw_chart(results: dict, out: Path) -> None:
 
     scales = [result["scale"] for result in results["scales"]]
     figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
-    for engine, marker in zip(ENGINES, ("o", "s")):
+    engines = list(results["scales"][0]["engines"])
+    for engine, marker in zip(engines, "o^vs", strict=False):
         medians = [result["engines"][engine]["summary"]["median_s"]
                    for result in results["scales"]]
-        axes.plot(scales, medians, marker=marker, label=ENGINE_LABELS[engine])
+        axes.plot(scales, medians, marker=marker,
+                  label=results["scales"][0]["engines"][engine]["label"])
     for result in results["scales"]:
-        axes.annotate(f"{result['spark_duckdb_ratio']:.1f}x",
-                      (result["scale"], result["engines"]["spark"]["summary"]["median_s"]),
-                      textcoords="offset points", xytext=(0, 8), ha="center", fontsize=9)
+        for engine, ratio in result["duckdb_ratios"].items():
+            axes.annotate(f"{ratio:.1f}x",
+                          (result["scale"], result["engines"][engine]["summary"]["median_s"]),
+                          textcoords="offset points", xytext=(0, 8), ha="center", fontsize=9)
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xticks(scales, labels=[
-        f"{result['scale']:g}\n{result['engines']['duckdb']['summary']['accelerometer_rows']:,}"
+        f"{result['scale']:g}\n{result['engines'][DUCKDB]['summary']['accelerometer_rows']:,}"
         for result in results["scales"]])
     axes.minorticks_off()
     axes.margins(0.12)  # room for the ratio labels above the top points
@@ -400,6 +439,16 @@ def parse_scales(text: str) -> list[float]:
     return sorted(set(scales))
 
 
+def glue_versions(text: str) -> list[str]:
+    """'6.0,5.0' -> ['6.0', '5.0'], in the order given; argparse reports unknown versions."""
+    versions = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [v for v in versions if v not in GLUE_VERSIONS]
+    if unknown or not versions:
+        raise argparse.ArgumentTypeError(f"unknown Glue version {', '.join(unknown) or '(none)'};"
+                                         f" choose from {', '.join(GLUE_VERSIONS)}")
+    return versions
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -416,6 +465,10 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                         help="comma-separated data scales (default 1,10,100)")
     parser.add_argument("--repeat", type=positive_int, default=3,
                         help="fresh-process runs per engine and scale (default 3)")
+    parser.add_argument("--glue-versions", type=glue_versions,
+                        default=",".join(DEFAULT_BENCH_VERSIONS),
+                        help="Spark engines to run, by Glue version, each in its own local "
+                             f"environment (default {','.join(DEFAULT_BENCH_VERSIONS)})")
     parser.add_argument("--out", type=Path, default=Path("bench/results"),
                         help="where results.md, results.json and bench.png go")
     parser.add_argument("--data", type=Path, default=Path("bench/data"),
@@ -435,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
             lake, reused = ensure_data(data_root, scale)
             how = "reused" if reused else f"generated in {time.perf_counter() - started:.1f} s"
             print(f"scale {scale:g}: data {lake} ({how})", flush=True)
-            scales.append(scale_result(scale, lake, bench_scale(lake, scale, args.repeat)))
+            engines = [spark_engine(version) for version in args.glue_versions] + [DUCKDB]
+            scales.append(scale_result(scale, lake,
+                                       bench_scale(lake, scale, args.repeat, engines)))
     except CliError as error:
         fail(f"bench: {error}")
     results = {"machine": host, "repeat": args.repeat, "seed": SEED,
@@ -446,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.out / 'bench.png'}")
     disagreeing = [result for result in scales if not result["counts_agree"]]
     for result in disagreeing:
-        print(f"error: Spark and DuckDB row counts differ at scale {result['scale']:g}: "
+        print(f"error: the engines' row counts differ at scale {result['scale']:g}: "
               f"{disagreement(result)}", file=sys.stderr)
     return COUNTS_MISMATCH if disagreeing else 0
 

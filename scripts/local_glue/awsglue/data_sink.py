@@ -95,7 +95,25 @@ def _append_files(
     )
     if target.partition_keys:
         writer = writer.partitionBy(*target.partition_keys)
+    before = set(_files_under(target.path))
     writer.save(str(target.path))
+    if storage.spark_format == "parquet":
+        _drop_empty_output(frame, sorted(set(_files_under(target.path)) - before))
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file under the folder, metadata files included."""
+    return [path for path in folder.rglob("*") if path.is_file()] if folder.is_dir() else []
+
+
+def _drop_empty_output(frame: DataFrame, written: list[Path]) -> None:
+    """Remove what a write of no rows left: Spark writes an empty Parquet file with the schema,
+    where Glue's sink may write no file at all, so jobs tested locally must not rely on one. The
+    footers tell the row count; the folder stays."""
+    data = [str(path) for path in written if not _local_paths.is_hidden(path.name)]
+    if data and frame.sparkSession.read.parquet(*data).count() == 0:
+        for path in written:
+            path.unlink()
 
 
 class DataSink:

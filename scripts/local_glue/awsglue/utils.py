@@ -2,6 +2,7 @@
 
 import argparse
 
+from awsglue import _local_versions
 from awsglue.job import Job
 
 # Glue treats the temporary-directory arguments as optional even when a script lists them.
@@ -20,17 +21,18 @@ class GlueArgumentParser(argparse.ArgumentParser):
         raise GlueArgumentError(msg)
 
 
-def getResolvedOptions(args: list[str], options: list[str]) -> dict[str, str | None]:
+def _resolve_options(args: list[str], options: list[str], allow_abbrev: bool) -> dict:
     """Return the value of each option named in `options`, read from `args` (normally sys.argv).
 
     Every listed option is required as `--name value` (or `--name=value`); arguments that are not
     listed are ignored, because Glue passes arguments of its own to every script. The result also
     holds Glue's own arguments (None when absent) and `job_bookmark_option`, which defaults to
-    "job-bookmark-disable". A missing or malformed argument raises GlueArgumentError; listing one of
-    Glue's reserved arguments (bookmark options, JOB_ID, JOB_RUN_ID, ...) raises RuntimeError.
+    "job-bookmark-disable". A missing or malformed argument raises GlueArgumentError; listing one
+    of Glue's reserved arguments (bookmark options, JOB_ID, JOB_RUN_ID, ...) raises RuntimeError.
+    With `allow_abbrev`, an unambiguous prefix of an option's name stands for the option.
     """
     _refuse_reserved(options)
-    parser = _parser_with_glue_arguments()
+    parser = _parser_with_glue_arguments(allow_abbrev)
     for option in options:
         if option not in _TEMP_DIR_OPTIONS:
             parser.add_argument("--" + option, required=True)
@@ -40,6 +42,25 @@ def getResolvedOptions(args: list[str], options: list[str]) -> dict[str, str | N
     _resolve_bookmark_option(resolved)
     _check_bookmark_range(resolved)
     return resolved
+
+
+# The signature of the Glue version whose Spark is installed: Glue 6.0 added allow_abbrev=False
+# (abbreviated names no longer resolve); Glue 5.x has no such parameter and always allows them.
+if _local_versions.current_runtime().abbreviations_by_default:
+
+    def getResolvedOptions(args: list[str], options: list[str]) -> dict[str, str | None]:
+        """Return the value of each option named in `options`, read from `args` (see
+        _resolve_options); as in Glue 5.x, an abbreviated option name resolves."""
+        return _resolve_options(args, options, allow_abbrev=True)
+
+else:
+
+    def getResolvedOptions(
+        args: list[str], options: list[str], allow_abbrev: bool = False
+    ) -> dict[str, str | None]:
+        """Return the value of each option named in `options`, read from `args` (see
+        _resolve_options); as in Glue 6.x, abbreviations resolve only with allow_abbrev."""
+        return _resolve_options(args, options, allow_abbrev)
 
 
 def _reserved_arguments() -> list[str]:
@@ -61,10 +82,10 @@ def _refuse_reserved(options: list[str]) -> None:
             raise RuntimeError("Using reserved arguments " + argument)
 
 
-def _parser_with_glue_arguments() -> GlueArgumentParser:
+def _parser_with_glue_arguments(allow_abbrev: bool) -> GlueArgumentParser:
     """A parser that already knows Glue's own optional arguments, so they resolve to None when
     absent."""
-    parser = GlueArgumentParser()
+    parser = GlueArgumentParser(allow_abbrev=allow_abbrev)
     parser.add_argument(
         Job.job_bookmark_options()[0], choices=Job.job_bookmark_options()[1:], required=False
     )

@@ -1,0 +1,49 @@
+"""The AWS Glue versions this project runs on, and what each runs: one table for the local
+environments (Makefile, awsglue/_local_versions.py) and for deploy's --glue-version.
+
+Sources: AWS Glue's release notes and migration guides (Spark, Python, Java per version), and
+AWS's awsglue interfaces (AWSGlueDataplanePython 5.0.0, 5.1.0, 6.0.0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GlueRuntime:
+    """What a Glue version runs, and the differences the jobs can see."""
+
+    version: str
+    spark: str
+    python: str
+    # Spark SQL's ANSI mode: on by default from Spark 4.0 (Glue 6.x), off in Spark 3.5 (5.x).
+    ansi: bool
+    # getResolvedOptions: AWS's 6.0 interfaces add allow_abbrev=False, so an abbreviated --name
+    # no longer resolves to a longer option; 5.x always resolves it.
+    abbreviations_by_default: bool
+    # Glue 5.1 and later read S3 through S3A, whose region AWS's migration notes advise setting.
+    s3a: bool
+
+
+GLUE_RUNTIMES = (
+    GlueRuntime("5.0", spark="3.5.4", python="3.11", ansi=False, abbreviations_by_default=True,
+                s3a=False),
+    GlueRuntime("5.1", spark="3.5.6", python="3.11", ansi=False, abbreviations_by_default=True,
+                s3a=True),
+    GlueRuntime("6.0", spark="4.1.1", python="3.13", ansi=True, abbreviations_by_default=False,
+                s3a=True),
+    GlueRuntime("6.1", spark="4.1.3", python="3.14", ansi=True, abbreviations_by_default=False,
+                s3a=True),
+)
+GLUE_VERSIONS = tuple(runtime.version for runtime in GLUE_RUNTIMES)
+# The version of the default local environment (.venv) and of deploy: README "Glue versions".
+DEFAULT_GLUE_VERSION = "6.0"
+
+
+def glue_runtime(version: str) -> GlueRuntime:
+    """The runtime of Glue ``version``; KeyError names the known versions."""
+    for runtime in GLUE_RUNTIMES:
+        if runtime.version == version:
+            return runtime
+    raise KeyError(f"unknown Glue version {version!r}; known: {', '.join(GLUE_VERSIONS)}")
