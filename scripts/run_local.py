@@ -122,10 +122,15 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
+def traceback_file(lake: Path, job: GlueJob) -> Path:
+    """Where a failing job's traceback is kept: the one-line error names this file, which
+    holds the file and line of the error. A run of the job removes an earlier one."""
+    return lake / "_logs" / f"{job.name}.traceback"
+
+
 def keep_traceback(lake: Path, job: GlueJob) -> Path:
-    """Write the traceback of the exception being handled to ``<lake>/_logs/<job>.traceback``:
-    the one-line error names this file, which holds the file and line of the error."""
-    path = lake / "_logs" / f"{job.name}.traceback"
+    """Write the traceback of the exception being handled to the job's traceback file."""
+    path = traceback_file(lake, job)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(traceback.format_exc())
     return path
@@ -219,6 +224,7 @@ def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str],
     seconds = {}
     for position, job in enumerate(jobs, start=1):
         progress = JobProgress(f"[{position}/{len(jobs)}] {job.name}", spark.sparkContext)
+        traceback_file(lake, job).unlink(missing_ok=True)
         try:
             with progress, job_log_file(lake / "_logs" / f"{job.name}.log"):
                 run_job(job, lake, options)

@@ -89,3 +89,6 @@ def test_a_failing_job_keeps_its_traceback_and_names_it_in_one_line(spark, tmp_p
     assert f'File "{script}", line {at + 1}, in transform' in kept.read_text()
     assert kept.read_text().rstrip().endswith(
         "NameError: name 'undefined_name_in_an_edit' is not defined")
+    monkeypatch.undo()  # the script as committed: the run succeeds and drops the old traceback
+    run_pipeline(lake, (job,), pipeline.job_options(), spark)
+    assert not kept.exists()
