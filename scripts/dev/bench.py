@@ -389,11 +389,14 @@ def draw_chart(results: dict, out: Path) -> None:
                    for result in results["scales"]]
         axes.plot(scales, medians, marker=marker,
                   label=results["scales"][0]["engines"][engine]["label"])
+    # Labels above, below, then beside their points, so that close lines keep them apart.
+    offsets = ((0, 8), (0, -16), (-24, -4), (24, -4))
     for result in results["scales"]:
-        for engine, ratio in result["duckdb_ratios"].items():
+        for (engine, ratio), offset in zip(result["duckdb_ratios"].items(), offsets,
+                                           strict=False):
             axes.annotate(f"{ratio:.1f}x",
                           (result["scale"], result["engines"][engine]["summary"]["median_s"]),
-                          textcoords="offset points", xytext=(0, 8), ha="center", fontsize=9)
+                          textcoords="offset points", xytext=offset, ha="center", fontsize=9)
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xticks(scales, labels=[
