@@ -39,10 +39,6 @@ WORKERS = 2
 # Worker types of Glue Spark jobs and their DPUs (G.025X is for streaming jobs only). Always
 # sent: a Glue 6.1 job created without one runs on arm64 (G.1X.GRAVITON) workers.
 DPU_PER_WORKER = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
-# On-demand price per DPU-hour of Spark jobs (us-east-1), billed per second with a one-minute
-# minimum, as looked up (README "What a run costs" gives the sources): $0.44 for 5.x; AWS
-# announced Glue 6.0 at 30% less; no price for 6.1 was found, so none is made up.
-PRICE_PER_DPU_HOUR = {"5.0": 0.44, "5.1": 0.44, "6.0": 0.308, "6.1": None}
 JOB_TIMEOUT_MINUTES = 30
 
 
@@ -314,7 +310,7 @@ def print_summary(config: DeployConfig, counts: dict[str, str], quarantined: dic
             *[(f"{source} (quarantined)", count) for source, count in quarantined.items()]]
     say(box_table(("table", "rows (Athena)"), rows, frozenset({1})))
     hours = dpu_hours(config, seconds)
-    price = PRICE_PER_DPU_HOUR[config.glue_version]
+    price = glue_runtime(config.glue_version).price_per_dpu_hour
     cost = (f" ≈ ${hours * price:.2f} at ${price}/DPU-hour" if price is not None else
             f" (no published price for Glue {config.glue_version} was found: see AWS Glue pricing)")
     say(f"Glue usage of this run: {hours:.3f} DPU-hours{cost}")

@@ -18,6 +18,8 @@ from scripts.aws.errors import BucketOwnedByOtherAccountError
 CHECKSUM_KEY = "sha256"
 BLOCK_ALL_PUBLIC_ACCESS = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
                            "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+# What S3 answers for an object that is not there (HEAD answers a bare 404).
+MISSING_OBJECT = ("404", "NoSuchKey", "NotFound")
 DEFAULT_ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
                                  "BucketKeyEnabled": True}]}
 
@@ -71,7 +73,7 @@ def stored_checksum(s3, bucket: str, key: str) -> str | None:
     try:
         return s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get(CHECKSUM_KEY)
     except ClientError as error:
-        if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+        if error_code(error) in MISSING_OBJECT:
             return None
         raise
 
@@ -81,7 +83,7 @@ def read_json(s3, bucket: str, key: str) -> dict | None:
     try:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except ClientError as error:
-        if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+        if error_code(error) in MISSING_OBJECT:
             return None
         raise
 

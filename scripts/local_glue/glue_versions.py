@@ -24,17 +24,21 @@ class GlueRuntime:
     abbreviations_by_default: bool
     # Glue 5.1 and later read S3 through S3A, whose region AWS's migration notes advise setting.
     s3a: bool
+    # On-demand $ per DPU-hour of Spark jobs (us-east-1), billed per second with a one-minute
+    # minimum, as looked up (README "What a run costs" gives the sources): $0.44 for 5.x; AWS
+    # announced 6.0 at 30% less; no price for 6.1 was found, so none is made up (None).
+    price_per_dpu_hour: float | None
 
 
 GLUE_RUNTIMES = (
     GlueRuntime("5.0", spark="3.5.4", python="3.11", ansi=False, abbreviations_by_default=True,
-                s3a=False),
+                s3a=False, price_per_dpu_hour=0.44),
     GlueRuntime("5.1", spark="3.5.6", python="3.11", ansi=False, abbreviations_by_default=True,
-                s3a=True),
+                s3a=True, price_per_dpu_hour=0.44),
     GlueRuntime("6.0", spark="4.1.1", python="3.13", ansi=True, abbreviations_by_default=False,
-                s3a=True),
+                s3a=True, price_per_dpu_hour=0.308),
     GlueRuntime("6.1", spark="4.1.3", python="3.14", ansi=True, abbreviations_by_default=False,
-                s3a=True),
+                s3a=True, price_per_dpu_hour=None),
 )
 GLUE_VERSIONS = tuple(runtime.version for runtime in GLUE_RUNTIMES)
 # The version of the default local environment (.venv) and of deploy: README "Glue versions".
