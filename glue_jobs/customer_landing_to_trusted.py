@@ -13,9 +13,7 @@ Arguments: --JOB_NAME --lake_root [--database stedi] [--consent_mode registered|
 """
 
 import json
-import operator
 import sys
-from functools import reduce
 
 from awsglue.context import GlueContext
 from awsglue.dynamicframe import DynamicFrame
@@ -23,16 +21,14 @@ from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 from pyspark.sql import Column, DataFrame, SparkSession, Window
-from pyspark.sql.functions import (array, array_distinct, array_join, coalesce, col, concat,
-                                   concat_ws, expr, from_json, isnan, lit, lower, map_contains_key,
-                                   map_from_arrays, map_keys, map_values,
-                                   monotonically_increasing_id, octet_length, posexplode,
-                                   regexp_replace, size, split, substring_index, when)
+from pyspark.sql.functions import (array, coalesce, col, lit, monotonically_increasing_id,
+                                   octet_length, posexplode, regexp_replace, split, substring_index,
+                                   when)
 from pyspark.sql.functions import max as max_
 from pyspark.sql.functions import min as min_
 from pyspark.sql.functions import sum as sum_
-from pyspark.sql.types import (ArrayType, DataType, DoubleType, IntegerType, LongType, MapType,
-                               StringType, StructField, StructType)
+from pyspark.sql.types import (DataType, DoubleType, IntegerType, LongType, StringType, StructField,
+                               StructType)
 
 SOURCES = {"customer_landing": "customer/landing"}
 TARGET = {"customer_trusted": "customer/trusted"}
@@ -184,7 +180,9 @@ INTEGER_TEXT = r"\A-?[0-9]+\z"
 DECIMAL_TEXT = r"\A[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\z"
 # Strict JSON, as a JSON SerDe reads it (Spark would also take 'single quotes').
 STRICT_JSON = {"allowSingleQuotes": "false"}
-KEY_SEPARATOR = "\u0001"  # cannot occur in a field name of these sources
+# The fast path's parse is stricter still: NaN and Infinity, bare or quoted, fail it, so that a
+# record holding one takes the careful path, which judges them.
+FAST_PATH_JSON = {**STRICT_JSON, "allowNonNumericNumbers": "false"}
 # Session settings the reader relies on. They change the whole session, so each landing job sets
 # them itself, where it starts (set_session_settings), and the reader only checks them.
 LANDING_SESSION_SETTINGS = {
@@ -222,20 +220,29 @@ def whole_object(text: Column) -> Column:
         octet_length(substring_index(text, "}", 1)) == octet_length(text) - 1)
 
 
-def landing_fragments(spark: SparkSession, path: str) -> DataFrame:
+def landing_lines(spark: SparkSession, path: str) -> DataFrame:
+    """One row per line of every file under ``path``: its text, file, block of the file, a
+    number (row_id) and whether the line is a whole object (see whole_object).
+
+    Both the checks and the line numbers of rejected records are taken from this one frame, so
+    that they see the same listing of the files, and so the same row_id for every line.
+    """
+    return (spark.read.option("recursiveFileLookup", "true").text(path)
+            .select(col("value").alias("line"),
+                    col("_metadata.file_path").alias("source_file"),
+                    col("_metadata.file_block_start").alias("block_start"),
+                    monotonically_increasing_id().alias("row_id"))
+            .withColumn("whole", whole_object(col("line"))))
+
+
+def landing_fragments(lines: DataFrame) -> DataFrame:
     """One row per record (a JSON object, or what stands where one should be), plus one row
     with empty text per blank line.
 
     A line may hold several objects written back to back, and may end in a comma. Each row
     keeps its file, its place in the file, its text, and whether that text is a whole object
-    (see whole_object; false when unsure).
+    (false when unsure).
     """
-    lines = (spark.read.option("recursiveFileLookup", "true").text(path)
-             .select(col("value").alias("line"),
-                     col("_metadata.file_path").alias("source_file"),
-                     col("_metadata.file_block_start").alias("block_start"),
-                     monotonically_increasing_id().alias("row_id"))
-             .withColumn("whole", whole_object(col("line"))))
     line = col("line")
     # The regexes cost more than parsing the JSON, so a whole-object line skips them.
     cleaned = regexp_replace(regexp_replace(line, SURROUNDING_WHITESPACE, ""), TRAILING_COMMA, "")
@@ -246,7 +253,67 @@ def landing_fragments(spark: SparkSession, path: str) -> DataFrame:
                         "whole")
 
 
-def typed_field(text: Column, value: Column, field: StructField) -> tuple[Column, Column]:
+# --- The checks, as Spark SQL text ---------------------------------------------------------------
+# Each projection below is one selectExpr: a single call into the JVM, which parses the text.
+# Built with the Column API, the same checks took some 13,000 calls from Python to the JVM per
+# landing job, over a second of every job's time even on small data.
+
+def sql_string(value: str) -> str:
+    """``value`` as a Spark SQL string literal (backslashes and quotes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def sql_name(name: str) -> str:
+    return f"`{name}`"
+
+
+def sql_options(options: dict[str, str]) -> str:
+    """A JSON options map for from_json."""
+    return "map(" + ", ".join(f"{sql_string(k)}, {sql_string(v)}" for k, v in options.items()) + ")"
+
+
+def colon_count(text: str) -> str:
+    """How many ':' the text holds, counted in bytes (':' is never part of a multibyte
+    character). replace works on the bytes; translate, which decodes every character, costs
+    five times as much."""
+    return f"octet_length({text}) - octet_length(replace({text}, ':', ''))"
+
+
+def is_infinite(value: str) -> str:
+    return f"{value} in (double('Infinity'), double('-Infinity'))"
+
+
+def fast_verdict(records: DataFrame, schema: StructType, key_fields: list[str]) -> DataFrame:
+    """Adds ``_fast`` (the text parsed into the schema's struct) and ``_fast_ok``: true only
+    where the full rules of check_records are known to accept the record with exactly those
+    values, so that it can skip them.
+
+    A record passes when its text is one whole object (whole_object), every key field parsed
+    non-null, every number that parsed is finite, and the text holds no more ':' than fields
+    parsed. The parse matches names exactly, so each parsed field stands for at least one name;
+    every name is followed by a ':'; so the names are exactly the parsed fields, each once: no
+    unknown name, no repeat, no other spelling. A ':' inside a string value only sends a record
+    the careful way. A value of the wrong type parses as null (or nulls the record), and then
+    the ':' outnumber the fields. Where a value parses, it is the value the careful path would
+    find: both use Spark's JSON parser, and the careful path's text of a number converts back
+    to the same number.
+    """
+    parsed = records.selectExpr(
+        "*", f"case when whole then from_json(text, {sql_string(schema.simpleString())}, "
+             f"{sql_options(FAST_PATH_JSON)}) end as _fast")
+    fields = {f.name: f"_fast.{sql_name(f.name)}" for f in schema.fields}
+    parsed_fields = " + ".join(f"cast({value} is not null as int)" for value in fields.values())
+    passes = " and ".join([
+        "whole",
+        *[f"{fields[name]} is not null" for name in key_fields],
+        *[f"coalesce(not ({is_infinite(fields[f.name])} or isnan({fields[f.name]})), true)"
+          for f in schema.fields if isinstance(f.dataType, DoubleType)],
+        f"{colon_count('text')} <= {parsed_fields}",
+    ])
+    return parsed.selectExpr("*", f"coalesce({passes}, false) as _fast_ok")
+
+
+def typed_field(text: str, value: str, field: StructField) -> tuple[str, str]:
     """(typed value, value present but of the wrong type) of one schema field, given its text
     and that text cast to the field's type.
 
@@ -254,109 +321,119 @@ def typed_field(text: Column, value: Column, field: StructField) -> tuple[Column
     without the regex, which costs more than the rest of the check; any other text is judged
     by the regex. Both ways accept exactly the same texts.
     """
+    printed_as_json = f"cast({value} as string) = {text}"
     if isinstance(field.dataType, (LongType, IntegerType)):
-        valid = when(value.cast(StringType()) == text, lit(True)).otherwise(
-            text.rlike(INTEGER_TEXT) & value.isNotNull())
+        valid = (f"case when {printed_as_json} then true "
+                 f"else {text} rlike {sql_string(INTEGER_TEXT)} and {value} is not null end")
     elif isinstance(field.dataType, DoubleType):
-        infinite = value.isin(float("inf"), float("-inf"))
-        valid = when((value.cast(StringType()) == text) & ~infinite & ~isnan(value),
-                     lit(True)).otherwise(text.rlike(DECIMAL_TEXT) & ~infinite)
+        valid = (f"case when {printed_as_json} and not {is_infinite(value)} "
+                 f"and not isnan({value}) then true "
+                 f"else {text} rlike {sql_string(DECIMAL_TEXT)} and not {is_infinite(value)} end")
     else:
-        valid = lit(True)
-    return when(valid, value), text.isNotNull() & ~valid
+        return text, "false"
+    return f"case when {valid} then {value} end", f"{text} is not null and not ({valid})"
 
 
-def try_cast(column_name: str, data_type: DataType) -> Column:
-    """The column converted to ``data_type``, null where its text does not convert.
+def try_cast(text: str, data_type: DataType) -> str:
+    """The text converted to ``data_type``, null where it does not convert.
 
     SQL's try_cast, which Spark 3.5 and 4.x both have: a plain cast fails the whole job on the
     first bad value when ANSI mode is on (the default from Spark 4, so from Glue 6.0), where the
     landing rules must quarantine the record instead. The text is judged by typed_field.
     """
-    return expr(f"try_cast(`{column_name}` as {data_type.simpleString()})")
+    return f"try_cast({text} as {data_type.simpleString()})"
 
 
-def names_where(flags: list[tuple[str, Column]]) -> Column:
+def names_where(flags: list[tuple[str, str]]) -> str:
     """The names whose flag is true, comma-separated ('' when none); concat_ws skips nulls."""
-    return concat_ws(", ", *[when(flag, lit(name)) for name, flag in flags])
+    return "concat_ws(', ', " + ", ".join(
+        f"case when {flag} then {sql_string(name)} end" for name, flag in flags) + ")"
 
 
-def lowercase_keys(keys: Column) -> Column:
+def lowercase_keys(keys: str) -> str:
     """The keys in lowercase. Joined, lowered and split again: a lambda (transform) would make
-    Spark evaluate every record through its interpreter instead of generated code."""
-    return split(lower(array_join(keys, KEY_SEPARATOR)), KEY_SEPARATOR)
+    Spark evaluate every record through its interpreter instead of generated code. chr(1)
+    cannot occur in a field name of these sources."""
+    return f"split(lower(array_join({keys}, chr(1))), chr(1))"
 
 
-def spelled_as_in_schema(fields: Column, schema: StructType) -> Column:
+def spelled_as_in_schema(fields: str, schema: StructType) -> str:
     """Every name of the object is a schema field's name exactly, and occurs once (from_json
     keeps repeated names in a map)."""
-    present = [map_contains_key(fields, name).cast(IntegerType()) for name in schema.fieldNames()]
-    return coalesce(size(fields) == reduce(operator.add, present), lit(False))
+    present = " + ".join(f"cast(map_contains_key({fields}, {sql_string(name)}) as int)"
+                         for name in schema.fieldNames())
+    return f"coalesce(size({fields}) = {present}, false)"
 
 
 def check_records(records: DataFrame, schema: StructType, key_fields: list[str]) -> DataFrame:
     """Adds the schema's typed columns and the reason a record is rejected (null: accepted) to
     the records of landing_fragments.
 
-    Field names match case-insensitively, as Athena's JSON SerDes match them. Rules in order:
-    one whole JSON object; no two field names equal but for case; every value of its field's
-    type; every key field present. Each step is its own projection so that the JSON is parsed
-    once per record (Spark does not share one expression between the branches of a CASE), and
-    no step uses a lambda, which Spark cannot compile. The common case takes the cheap branch
-    of each step: a whole object, names spelled as in the schema, numbers as JSON prints them.
+    Most records take the fast path (fast_verdict) and skip the rest; the careful path below
+    gives the others the verdict of the full rules. Field names match case-insensitively, as
+    Athena's JSON SerDes match them. Rules in order: one whole JSON object; no two field names
+    equal but for case; every value of its field's type; every key field present. Each step is
+    its own projection so that the JSON is parsed once per record (Spark does not share one
+    expression between the branches of a CASE), and no step uses a lambda, which Spark cannot
+    compile. The common case takes the cheap branch of each step: a whole object, names spelled
+    as in the schema, numbers as JSON prints them.
     """
-    text = col("text")
-    fields_map = MapType(StringType(), StringType())
+    maps = sql_string("map<string,string>")
+    options = sql_options(STRICT_JSON)
     # Wrapped in brackets, a text parses only if it is whole: from_json alone would read the
     # first object of '{...} xyz' and ignore the rest.
-    bracketed = records.withColumn(
-        "_objects", when(~col("whole"), from_json(concat(lit("["), text, lit("]")),
-                                                  ArrayType(fields_map), STRICT_JSON)))
-    single = bracketed.withColumn("_object", when(
-        col("whole"), from_json(text, fields_map, STRICT_JSON))
-        .otherwise(when(size("_objects") == 1, col("_objects")[0])))
-    exact = single.withColumn("_exact", spelled_as_in_schema(col("_object"), schema))
+    bracketed = fast_verdict(records, schema, key_fields).selectExpr(
+        "*", f"case when not whole then from_json(concat('[', text, ']'), "
+             f"{sql_string('array<map<string,string>>')}, {options}) end as _objects")
+    single = bracketed.selectExpr(
+        "*", f"case when whole then case when not _fast_ok then from_json(text, {maps}, {options})"
+             " end when size(_objects) = 1 then _objects[0] end as _object")
+    exact = single.selectExpr("*", f"{spelled_as_in_schema('_object', schema)} as _exact")
     # Otherwise names are folded to lowercase; a map keyed by them finds every spelling.
-    keyed = exact.withColumn("_names", when(~col("_exact"), map_keys("_object")))
-    folded = keyed.withColumn("_lower_names", lowercase_keys(col("_names")))
-    named = folded.select(
+    keyed = exact.selectExpr("*", "case when not _exact then map_keys(_object) end as _names")
+    folded = keyed.selectExpr("*", f"{lowercase_keys('_names')} as _lower_names")
+    named = folded.selectExpr(
         "*",
-        when(size("_names") > 0, map_from_arrays("_lower_names", map_values("_object")))
-        .alias("_folded"),
-        coalesce(size(array_distinct("_lower_names")) < size(array_distinct("_names")),
-                 lit(False)).alias("_case_duplicates"))
-    texts = named.select("*", *[
-        when(col("_exact"), col("_object")[f.name]).otherwise(col("_folded")[f.name.lower()])
-        .alias(f"_text_{f.name}") for f in schema.fields])
-    values = texts.select("*", *[
-        (try_cast(f"_text_{f.name}", f.dataType) if f.dataType != StringType()
-         else col(f"_text_{f.name}")).alias(f"_value_{f.name}") for f in schema.fields])
-    typed = {f.name: typed_field(col(f"_text_{f.name}"), col(f"_value_{f.name}"), f)
+        "case when size(_names) > 0 then map_from_arrays(_lower_names, map_values(_object)) end"
+        " as _folded",
+        "coalesce(size(array_distinct(_lower_names)) < size(array_distinct(_names)), false)"
+        " as _case_duplicates")
+    texts = named.selectExpr("*", *[
+        f"case when _exact then _object[{sql_string(f.name)}] "
+        f"else _folded[{sql_string(f.name.lower())}] end as {sql_name('_text_' + f.name)}"
+        for f in schema.fields])
+    values = texts.selectExpr("*", *[
+        (try_cast(sql_name(f"_text_{f.name}"), f.dataType) if f.dataType != StringType()
+         else sql_name(f"_text_{f.name}")) + f" as {sql_name('_value_' + f.name)}"
+        for f in schema.fields])
+    typed = {f.name: typed_field(sql_name(f"_text_{f.name}"), sql_name(f"_value_{f.name}"), f)
              for f in schema.fields}
-    valued = values.select("*", *[value.alias(name) for name, (value, _) in typed.items()],
-                           names_where([(n, wrong) for n, (_, wrong) in typed.items()])
-                           .alias("_wrong_types"))
-    missing_keys = names_where([(name, col(name).isNull()) for name in schema.fieldNames()
-                                if name in key_fields])
-    one_object = col("_object").isNotNull()
-    reason = (when(~one_object & text.startswith("{") & ~text.endswith("}"),
-                   lit("truncated object"))
-              .when(~one_object, lit("malformed JSON"))
-              .when(col("_case_duplicates"), lit("duplicate field"))
-              .when(col("_wrong_types") != "", concat(lit("wrong type: "), col("_wrong_types")))
-              .when(missing_keys != "", concat(lit("missing key field: "), missing_keys)))
-    return valued.select(*records.columns, *schema.fieldNames(), reason.alias("reason"))
+    valued = values.selectExpr(
+        "*", *[f"{value} as {sql_name(name)}" for name, (value, _) in typed.items()],
+        f"{names_where([(name, wrong) for name, (_, wrong) in typed.items()])} as _wrong_types")
+    missing_keys = names_where([(name, f"{sql_name(name)} is null")
+                                for name in schema.fieldNames() if name in key_fields])
+    reason = ("case when _object is null and startswith(text, '{') "
+              "and not endswith(text, '}') then 'truncated object' "
+              "when _object is null then 'malformed JSON' "
+              "when _case_duplicates then 'duplicate field' "
+              "when _wrong_types != '' then concat('wrong type: ', _wrong_types) "
+              f"when {missing_keys} != '' then concat('missing key field: ', {missing_keys}) end")
+    return valued.selectExpr(
+        *[sql_name(name) for name in records.columns],
+        *[f"case when _fast_ok then _fast.{sql_name(name)} else {sql_name(name)} end "
+          f"as {sql_name(name)}" for name in schema.fieldNames()],
+        f"case when not _fast_ok then {reason} end as reason")
 
 
-def line_numbers(checked: DataFrame) -> DataFrame:
+def line_numbers(lines: DataFrame) -> DataFrame:
     """(source_file, block_start, first_row_id, lines_before) for every block of every file.
 
     monotonically_increasing_id numbers the lines of one file block consecutively, so a line's
     number is the count of lines in the file's earlier blocks plus its place in its block. Only
-    one row per block is aggregated and ordered; the lines themselves are never sorted. Each
-    line, blank or not, has exactly one fragment with object_index 0.
+    one row per block is aggregated and ordered; the lines themselves are never sorted.
     """
-    blocks = checked.where(col("object_index") == 0).groupBy("source_file", "block_start").agg(
+    blocks = lines.groupBy("source_file", "block_start").agg(
         min_("row_id").alias("first_row_id"), max_("row_id").alias("last_row_id"))
     earlier = Window.partitionBy("source_file").orderBy("block_start").rowsBetween(
         Window.unboundedPreceding, -1)
@@ -369,19 +446,29 @@ def read_landing(spark: SparkSession, path: str, schema: StructType,
                  key_fields: list[str]) -> tuple[DataFrame, DataFrame]:
     """(accepted rows of the schema, quarantined records): every record is on exactly one side.
 
-    Quarantined records keep their text, file, line number, place on the line and reason. The
-    checked fragments are cached because both sides and the line numbers read them; only a
-    rejected record keeps its text there, which keeps the cache a fraction of the input.
+    Quarantined records keep their text, file, line number, place on the line and reason.
+
+    The checked records are cached, because the accepted rows are read twice (counted, then
+    written) and the rejected ones too. Only a rejected record keeps its text and its place in
+    the cache; an accepted one keeps its typed values, which keeps the cache small and quick
+    to build. The line numbers of rejected records come from a second read of the lines, which
+    needs no parse and runs only when some record is rejected.
     """
     require_session_settings(spark)
-    checked = check_records(landing_fragments(spark, path), schema, key_fields).select(
-        "source_file", "block_start", "row_id", "object_index", (col("text") == "").alias("blank"),
-        *schema.fieldNames(), "reason", when(col("reason").isNotNull(), col("text")).alias("text"),
+    lines = landing_lines(spark, path)
+    place = ["source_file", "block_start", "row_id", "object_index", "text"]
+    checked = check_records(landing_fragments(lines), schema, key_fields).selectExpr(
+        "text = '' as blank", *[sql_name(name) for name in schema.fieldNames()], "reason",
+        *[f"case when reason is not null then {name} end as {name}" for name in place],
     ).cache()
     records = checked.where(~col("blank"))
     accepted = records.where(col("reason").isNull()).select(*schema.fieldNames())
-    quarantined = (records.where(col("reason").isNotNull())
-                   .join(line_numbers(checked), ["source_file", "block_start"])
+    rejected = records.where(col("reason").isNotNull())
+    # This count builds the cache. Without rejected records, no line needs a number.
+    numbers = (line_numbers(lines) if rejected.count() else
+               spark.createDataFrame([], "source_file string, block_start bigint, "
+                                         "first_row_id bigint, lines_before bigint"))
+    quarantined = (rejected.join(numbers, ["source_file", "block_start"])
                    .select(col("text").alias("record"), "source_file",
                            (col("lines_before") + col("row_id") - col("first_row_id") + 1)
                            .alias("line_number"),

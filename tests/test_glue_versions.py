@@ -9,8 +9,7 @@ import sys
 
 import pyspark
 import pytest
-from pyspark.sql.functions import col, lit
-from pyspark.sql.types import MapType, StringType
+from pyspark.sql.functions import col
 
 from awsglue._local_versions import current_runtime
 from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, GLUE_RUNTIMES
@@ -87,9 +86,9 @@ def test_size_of_no_object_gives_the_same_verdict_with_ansi_on_or_off(spark, ans
     before = spark.conf.get("spark.sql.ansi.enabled")
     spark.conf.set("spark.sql.ansi.enabled", ansi)
     try:
-        fields = lit(None).cast(MapType(StringType(), StringType()))
-        verdict = spark.range(1).select(
-            landing_reader.spelled_as_in_schema(fields, SCHEMA).alias("v")).first().v
+        verdict = spark.range(1).selectExpr(
+            "cast(null as map<string,string>) as fields").selectExpr(
+            landing_reader.spelled_as_in_schema("fields", SCHEMA) + " as v").first().v
     finally:
         spark.conf.set("spark.sql.ansi.enabled", before)
     assert verdict is False

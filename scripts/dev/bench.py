@@ -1,4 +1,4 @@
-"""Benchmark the pipeline on Spark (the local Glue runtime) against the DuckDB reference.
+"""Benchmark the pipeline on Spark (the local Glue runtime) against the usual peer and DuckDB.
 
     python -m scripts.dev.bench [--scales 1,10,100] [--repeat 3] [--glue-versions 6.0,5.0]
                                 [--out bench/results] [--data bench/data]
@@ -6,9 +6,11 @@
 For each scale, clean data is generated once into ``<data>/scale-<S>/`` (and reused while its
 generator parameters and code are unchanged). Each engine then runs ``--repeat`` times, every run a
 fresh process, so that Spark pays for its JVM as a user does: its wall time and the peak memory of
-its whole process tree are measured. There is one Spark engine per Glue version asked for, each
-run by the python of that version's local environment. All engines must find the same eight row
-counts; if they do not, the results say so and the exit status is 1. Results: a table on the
+its whole process tree are measured. Per Glue version asked for there are two Spark engines, each
+run by the python of that version's local environment: this project's pipeline, and the usual
+peer (scripts/dev/peer_pipeline.py: five Spark SQL steps over spark.read.json, what a user would
+run instead). All engines must find the same eight row counts; if they do not, the results say
+so and the exit status is 1. Results: a table on the
 terminal and ``<out>/results.md``, ``<out>/results.json`` (every run) and ``<out>/bench.png``.
 bench/README.md describes the method.
 """
@@ -46,6 +48,8 @@ FILES_PER_SOURCE = 4
 DATA_MARKER = "_bench_data.json"
 SAMPLE_SECONDS = 0.1
 DUCKDB = "duckdb"
+PEER_PREFIX = "peer-"
+SPARK_PREFIX = "spark-"
 THROUGHPUT_TABLE = "accelerometer_landing"
 COUNTS_MISMATCH = 1
 # Spark 4.1 (the default environment) beside Spark 3.5.4, the Spark of Glue 5.0.
@@ -56,8 +60,8 @@ DUCKDB_CHILD_CODE = ("import json, sys; from scripts.reference.zones_duckdb impo
                      "print(json.dumps(zone_counts(sys.argv[1])))")
 
 HEADERS = ("scale", "accelerometer rows", "engine", "median s", "min s", "runs", "rows/s",
-           "peak MB", "/ DuckDB", "counts agree")
-NUMERIC_COLUMNS = frozenset({0, 1, 3, 4, 5, 6, 7, 8})
+           "peak MB", "/ peer", "/ DuckDB", "counts agree")
+NUMERIC_COLUMNS = frozenset({0, 1, 3, 4, 5, 6, 7, 8, 9})
 
 
 # --- The process tree and its memory, from /proc -------------------------------------------------
@@ -175,15 +179,38 @@ def last_line(text: str) -> str:
 
 
 def spark_engine(glue_version: str) -> str:
-    return f"spark-{glue_version}"
+    """This project's pipeline on the Spark of a Glue version."""
+    return f"{SPARK_PREFIX}{glue_version}"
+
+
+def peer_engine(glue_version: str) -> str:
+    """The usual peer on the same Spark."""
+    return f"{PEER_PREFIX}{glue_version}"
+
+
+def engine_version(engine: str) -> str:
+    """The Glue version of a Spark engine ('spark-6.0' and 'peer-6.0' -> '6.0')."""
+    return engine.removeprefix(SPARK_PREFIX).removeprefix(PEER_PREFIX)
+
+
+def is_project(engine: str) -> bool:
+    return engine.startswith(SPARK_PREFIX)
 
 
 def engine_label(engine: str) -> str:
-    """'Spark 4.1.1 (Glue 6.0)' or 'DuckDB'."""
+    """'Spark 4.1.1 (Glue 6.0)', 'usual peer, Spark 4.1.1' or 'DuckDB'."""
     if engine == DUCKDB:
         return "DuckDB"
-    version = engine.removeprefix("spark-")
-    return f"Spark {glue_runtime(version).spark} (Glue {version})"
+    runtime = glue_runtime(engine_version(engine))
+    if is_project(engine):
+        return f"Spark {runtime.spark} (Glue {runtime.version})"
+    return f"usual peer, Spark {runtime.spark}"
+
+
+def engines_for(glue_versions: list[str]) -> list[str]:
+    """Per Glue version the project and its peer, side by side; DuckDB last."""
+    return [engine for version in glue_versions
+            for engine in (spark_engine(version), peer_engine(version))] + [DUCKDB]
 
 
 def environment_python(glue_version: str) -> Path:
@@ -210,13 +237,18 @@ def measure(engine: str, command: list[str]) -> tuple[float, float, str]:
     return seconds, sampler.peak_kb / 1024, stdout
 
 
-def run_spark(lake: Path, glue_version: str) -> Run:
-    """The unchanged Glue jobs through run_local in that Glue version's environment; the counts
-    come from its run report."""
+def existing_environment_python(glue_version: str) -> Path:
     python = environment_python(glue_version)
     if not python.is_file():
         raise CliError(f"no Glue {glue_version} environment: run `make setup "
                        f"GLUE_VERSION={glue_version}` first")
+    return python
+
+
+def run_spark(lake: Path, glue_version: str) -> Run:
+    """The unchanged Glue jobs through run_local in that Glue version's environment; the counts
+    come from its run report."""
+    python = existing_environment_python(glue_version)
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as folder:
         report = Path(folder) / "report.json"
         seconds, peak_mb, _ = measure(spark_engine(glue_version), [
@@ -226,6 +258,16 @@ def run_spark(lake: Path, glue_version: str) -> Run:
     return Run(seconds, peak_mb, counts)
 
 
+def run_peer(lake: Path, glue_version: str) -> Run:
+    """The usual peer in the same environment; it writes its zones to a temporary folder and
+    prints the counts."""
+    python = existing_environment_python(glue_version)
+    with tempfile.TemporaryDirectory(prefix="bench-peer-") as folder:
+        seconds, peak_mb, stdout = measure(peer_engine(glue_version), [
+            str(python), "-m", "scripts.dev.peer_pipeline", str(lake), folder])
+    return Run(seconds, peak_mb, json.loads(last_line(stdout)))
+
+
 def run_duckdb(lake: Path) -> Run:
     seconds, peak_mb, stdout = measure(DUCKDB, [sys.executable, "-c", DUCKDB_CHILD_CODE,
                                                 str(lake)])
@@ -233,8 +275,10 @@ def run_duckdb(lake: Path) -> Run:
 
 
 def run_engine(engine: str, lake: Path) -> Run:
-    return run_duckdb(lake) if engine == DUCKDB else run_spark(lake,
-                                                              engine.removeprefix("spark-"))
+    if engine == DUCKDB:
+        return run_duckdb(lake)
+    runner = run_spark if is_project(engine) else run_peer
+    return runner(lake, engine_version(engine))
 
 
 def bench_scale(lake: Path, scale: float, repeat: int, engines: list[str]) -> dict[str, list[Run]]:
@@ -288,11 +332,19 @@ def engine_summary(runs: list[Run]) -> dict:
             "peak_mb": max(run.peak_mb for run in runs)}
 
 
+def peer_ratios(summaries: dict[str, dict]) -> dict[str, float]:
+    """Each project engine's median over the median of the peer on the same Spark."""
+    return {engine: summary["median_s"] / summaries[peer_engine(engine_version(engine))]["median_s"]
+            for engine, summary in summaries.items()
+            if is_project(engine) and peer_engine(engine_version(engine)) in summaries}
+
+
 def scale_result(scale: float, lake: Path, runs: dict[str, list[Run]]) -> dict:
-    """The JSON record of one scale: every run, the summaries, each engine's median over
-    DuckDB's, and whether the counts agree."""
+    """The JSON record of one scale: every run, the summaries, each project engine's median
+    over its peer's, each engine's median over DuckDB's, and whether the counts agree."""
     summaries = {engine: engine_summary(engine_runs) for engine, engine_runs in runs.items()}
     return {"scale": scale, "data": str(lake), "counts_agree": counts_agree(runs),
+            "peer_ratios": peer_ratios(summaries),
             "duckdb_ratios": {engine: summary["median_s"] / summaries[DUCKDB]["median_s"]
                               for engine, summary in summaries.items() if engine != DUCKDB},
             "differences": count_differences(runs),
@@ -309,12 +361,14 @@ def table_rows(scales: list[dict]) -> list[tuple[str, ...] | None]:
             rows.append(SECTION_BREAK)
         for engine, record in result["engines"].items():
             summary = record["summary"]
-            ratio = result["duckdb_ratios"].get(engine)
+            to_peer = result.get("peer_ratios", {}).get(engine)
+            to_duckdb = result["duckdb_ratios"].get(engine)
             rows.append((f"{result['scale']:g}", f"{summary['accelerometer_rows']:,}",
                          record["label"], f"{summary['median_s']:.2f}",
                          f"{summary['min_s']:.2f}", str(summary["runs"]),
                          f"{summary['rows_per_s']:,.0f}", f"{summary['peak_mb']:,.0f}",
-                         "" if ratio is None else f"{ratio:.1f}x",
+                         "" if to_peer is None else f"{to_peer:.2f}x",
+                         "" if to_duckdb is None else f"{to_duckdb:.1f}x",
                          "yes" if result["counts_agree"] else "NO"))
     return rows
 
@@ -358,11 +412,13 @@ def render_markdown(results: dict) -> str:
     """results.md: the machine, the method in one sentence, the table, and any disagreement."""
     rows = [row for row in table_rows(results["scales"]) if row is not SECTION_BREAK]
     align = ["---:" if i in NUMERIC_COLUMNS else "---" for i in range(len(HEADERS))]
-    lines = ["# Benchmark: Spark (local Glue runtime, per Glue version) vs DuckDB reference", "",
+    lines = ["# Benchmark: the pipeline (local Glue runtime, per Glue version) vs the usual peer "
+             "and DuckDB", "",
              f"Machine: {machine_line(results['machine'])}", "",
              f"Each run is a fresh process (Spark's includes JVM start); {results['repeat']} "
              f"run(s) per engine and scale; peak MB is the resident memory of the whole process "
-             f"tree; rows/s counts {THROUGHPUT_TABLE} rows per median second. "
+             f"tree; rows/s counts {THROUGHPUT_TABLE} rows per median second; / peer is the "
+             "pipeline's median over the usual peer's on the same Spark. "
              "Method: bench/README.md.", "",
              "| " + " | ".join(HEADERS) + " |", "| " + " | ".join(align) + " |",
              *("| " + " | ".join(row) + " |" for row in rows)]
@@ -374,8 +430,8 @@ def render_markdown(results: dict) -> str:
 
 
 def draw_chart(results: dict, out: Path) -> None:
-    """Median time against scale for every engine on log-log axes, each Spark engine's ratio to
-    DuckDB at each scale."""
+    """Median time against scale for every engine on log-log axes; each project engine's
+    points are labelled with its ratio to the peer on the same Spark. The peers are dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -384,17 +440,18 @@ def draw_chart(results: dict, out: Path) -> None:
     scales = [result["scale"] for result in results["scales"]]
     figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
     engines = list(results["scales"][0]["engines"])
-    for engine, marker in zip(engines, "o^vs", strict=False):
+    for engine, marker in zip(engines, "o^vsDP", strict=False):
         medians = [result["engines"][engine]["summary"]["median_s"]
                    for result in results["scales"]]
         axes.plot(scales, medians, marker=marker,
+                  linestyle="-" if is_project(engine) or engine == DUCKDB else "--",
                   label=results["scales"][0]["engines"][engine]["label"])
     # Labels above, below, then beside their points, so that close lines keep them apart.
     offsets = ((0, 8), (0, -16), (-24, -4), (24, -4))
     for result in results["scales"]:
-        for (engine, ratio), offset in zip(result["duckdb_ratios"].items(), offsets,
+        for (engine, ratio), offset in zip(result.get("peer_ratios", {}).items(), offsets,
                                            strict=False):
-            axes.annotate(f"{ratio:.1f}x",
+            axes.annotate(f"{ratio:.2f}x peer",
                           (result["scale"], result["engines"][engine]["summary"]["median_s"]),
                           textcoords="offset points", xytext=offset, ha="center", fontsize=9)
     axes.set_xscale("log")
@@ -407,8 +464,8 @@ def draw_chart(results: dict, out: Path) -> None:
     axes.set_xlabel(f"scale (1 = {generator.PEOPLE_PER_SCALE:,} customers) "
                     "and accelerometer rows")
     axes.set_ylabel("median wall time of a fresh process (s)")
-    axes.set_title("STEDI pipeline: Spark (local Glue runtime) vs DuckDB reference\n"
-                   "labels: Spark time / DuckDB time", fontsize=10)
+    axes.set_title("STEDI pipeline (local Glue runtime) vs the usual peer and DuckDB\n"
+                   "labels: pipeline time / peer time on the same Spark", fontsize=10)
     axes.grid(True, which="major", alpha=0.3)
     axes.legend()
     figure.text(0.01, 0.01, machine_line(results["machine"]), fontsize=7, color="#555555")
@@ -470,8 +527,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                         help="fresh-process runs per engine and scale (default 3)")
     parser.add_argument("--glue-versions", type=glue_versions,
                         default=",".join(DEFAULT_BENCH_VERSIONS),
-                        help="Spark engines to run, by Glue version, each in its own local "
-                             f"environment (default {','.join(DEFAULT_BENCH_VERSIONS)})")
+                        help="Sparks to run the pipeline and the usual peer on, by Glue "
+                             "version, each in its own local environment (default "
+                             f"{','.join(DEFAULT_BENCH_VERSIONS)})")
     parser.add_argument("--out", type=Path, default=Path("bench/results"),
                         help="where results.md, results.json and bench.png go")
     parser.add_argument("--data", type=Path, default=Path("bench/data"),
@@ -491,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
             lake, reused = ensure_data(data_root, scale)
             how = "reused" if reused else f"generated in {time.perf_counter() - started:.1f} s"
             print(f"scale {scale:g}: data {lake} ({how})", flush=True)
-            engines = [spark_engine(version) for version in args.glue_versions] + [DUCKDB]
+            engines = engines_for(args.glue_versions)
             scales.append(scale_result(scale, lake,
                                        bench_scale(lake, scale, args.repeat, engines)))
     except CliError as error:

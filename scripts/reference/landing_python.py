@@ -185,14 +185,22 @@ def typed_value(kind: str, text: str) -> int | float | str | None:
     return number if -limit <= number < limit else None
 
 
+def is_integer_literal(value: object) -> bool:
+    """A JSON number written without fraction or exponent (a string "-0" is not one)."""
+    return isinstance(value, NumberText) and INTEGER_TEXT.fullmatch(value) is not None
+
+
 def check_fields(parsed: KeyedObject, source: str) -> tuple[str | None, tuple | None]:
     """Type and key rules on a parsed object whose keys differ in more than case: (reason,
     None) or (None, typed values in schema order). Keys match schema fields ignoring case."""
     by_lower = {name.lower(): value for name, value in parsed.items()}
     values, wrong, missing = [], [], []
     for field, lowered, kind, is_key in SCHEMA_FIELDS[source]:
-        text = value_text(by_lower.get(lowered))
+        raw = by_lower.get(lowered)
+        text = value_text(raw)
         value = None if text is None else typed_value(kind, text)
+        if kind == "double" and value == 0 and is_integer_literal(raw):
+            value = 0.0  # as JSON readers that read an integer literal as an integer: -0 is 0
         if text is not None and value is None:
             wrong.append(field)
         elif value is None and is_key:
