@@ -130,12 +130,12 @@ def is_infinite(value: str) -> str:
     return f"{value} in (double('Infinity'), double('-Infinity'))"
 
 
-def fast_verdict(records: DataFrame, schema: StructType, key_fields: list[str]) -> DataFrame:
-    """Adds ``_fast`` (the text parsed into the schema's struct) and ``_fast_ok``: true only
-    where the full rules of check_records are known to accept the record with exactly those
-    values, so that it can skip them.
+def fast_verdict(lines: DataFrame, schema: StructType, key_fields: list[str]) -> DataFrame:
+    """Adds ``_fast`` (the line parsed into the schema's struct) and ``_fast_ok``: true only
+    where the full rules of check_records are known to accept the line as one record with
+    exactly those values, so that it can skip them.
 
-    A record passes when its text is one whole object (whole_object), every key field parsed
+    A line passes when it is one whole object (whole_object), every key field parsed
     non-null, every number that parsed is finite, and the text holds no more ':' than fields
     parsed. The parse matches names exactly, so each parsed field stands for at least one name;
     every name is followed by a ':'; so the names are exactly the parsed fields, each once: no
@@ -145,8 +145,8 @@ def fast_verdict(records: DataFrame, schema: StructType, key_fields: list[str]) 
     find: both use Spark's JSON parser, and the careful path's text of a number converts back
     to the same number.
     """
-    parsed = records.selectExpr(
-        "*", f"case when whole then from_json(text, {sql_string(schema.simpleString())}, "
+    parsed = lines.selectExpr(
+        "*", f"case when whole then from_json(line, {sql_string(schema.simpleString())}, "
              f"{sql_options(FAST_PATH_JSON)}) end as _fast")
     fields = {f.name: f"_fast.{sql_name(f.name)}" for f in schema.fields}
     parsed_fields = " + ".join(f"cast({value} is not null as int)" for value in fields.values())
@@ -155,7 +155,7 @@ def fast_verdict(records: DataFrame, schema: StructType, key_fields: list[str]) 
         *[f"{fields[name]} is not null" for name in key_fields],
         *[f"coalesce(not ({is_infinite(fields[f.name])} or isnan({fields[f.name]})), true)"
           for f in schema.fields if isinstance(f.dataType, DoubleType)],
-        f"{colon_count('text')} <= {parsed_fields}",
+        f"{colon_count('line')} <= {parsed_fields}",
     ])
     return parsed.selectExpr("*", f"coalesce({passes}, false) as _fast_ok")
 
@@ -216,8 +216,8 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
     """Adds the schema's typed columns and the reason a record is rejected (null: accepted) to
     the records of landing_fragments.
 
-    Most records take the fast path (fast_verdict) and skip the rest; the careful path below
-    gives the others the verdict of the full rules. Field names match case-insensitively, as
+    These are the full rules; read_landing applies them to the lines that fast_verdict leaves
+    (a few, on clean data). Field names match case-insensitively, as
     Athena's JSON SerDes match them. Rules in order: one whole JSON object; no two field names
     equal but for case; every value of its field's type; every key field present. Each step is
     its own projection so that the JSON is parsed once per record (Spark does not share one
@@ -229,12 +229,12 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
     options = sql_options(STRICT_JSON)
     # Wrapped in brackets, a text parses only if it is whole: from_json alone would read the
     # first object of '{...} xyz' and ignore the rest.
-    bracketed = fast_verdict(records, schema, key_fields).selectExpr(
+    bracketed = records.selectExpr(
         "*", f"case when not whole then from_json(concat('[', text, ']'), "
              f"{sql_string('array<map<string,string>>')}, {options}) end as _objects")
     single = bracketed.selectExpr(
-        "*", f"case when whole then case when not _fast_ok then from_json(text, {maps}, {options})"
-             " end when size(_objects) = 1 then _objects[0] end as _object")
+        "*", f"case when whole then from_json(text, {maps}, {options}) "
+             "when size(_objects) = 1 then _objects[0] end as _object")
     exact = single.selectExpr("*", f"{spelled_as_in_schema('_object', schema)} as _exact")
     # Otherwise names are folded to lowercase; a map keyed by them finds every spelling.
     keyed = exact.selectExpr("*", "case when not _exact then map_keys(_object) end as _names")
@@ -266,11 +266,9 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
               "when _case_duplicates then 'duplicate field' "
               "when _wrong_types != '' then concat('wrong type: ', _wrong_types) "
               f"when {missing_keys} != '' then concat('missing key field: ', {missing_keys}) end")
-    return valued.selectExpr(
-        *[sql_name(name) for name in records.columns],
-        *[f"case when _fast_ok then _fast.{sql_name(name)} else {sql_name(name)} end "
-          f"as {sql_name(name)}" for name in schema.fieldNames()],
-        f"case when not _fast_ok then {reason} end as reason")
+    return valued.selectExpr(*[sql_name(name) for name in records.columns],
+                             *[sql_name(name) for name in schema.fieldNames()],
+                             f"{reason} as reason")
 
 
 def line_numbers(lines: DataFrame) -> DataFrame:
@@ -295,21 +293,30 @@ def read_landing(spark: SparkSession, path: str, schema: StructType,
 
     Quarantined records keep their text, file, line number, place on the line and reason.
 
-    The checked records are cached, because the accepted rows are read twice (counted, then
-    written) and the rejected ones too. Only a rejected record keeps its text and its place in
-    the cache; an accepted one keeps its typed values, which keeps the cache small and quick
-    to build. The line numbers of rejected records come from a second read of the lines, which
+    Every line takes the fast path (fast_verdict), and the lines it does not accept are split
+    into records and checked by the full rules (check_records). The verdicts of the fast path
+    are cached, because the accepted rows are read twice (counted, then written): an accepted
+    line keeps only its typed values there, any other line only its text and place, which
+    keeps the cache small and quick to build. The full rules then run on those few lines
+    alone. The line numbers of rejected records come from a second read of the lines, which
     needs no parse and runs only when some record is rejected.
     """
     require_session_settings(spark)
     lines = landing_lines(spark, path)
-    place = ["source_file", "block_start", "row_id", "object_index", "text"]
-    checked = check_records(landing_fragments(lines), schema, key_fields).selectExpr(
-        "text = '' as blank", *[sql_name(name) for name in schema.fieldNames()], "reason",
-        *[f"case when reason is not null then {name} end as {name}" for name in place],
+    fields = [sql_name(name) for name in schema.fieldNames()]
+    place = ["source_file", "block_start", "row_id", "line"]
+    verdicts = fast_verdict(lines, schema, key_fields).selectExpr(
+        "_fast_ok", *[f"_fast.{field} as {field}" for field in fields],
+        *[f"case when not _fast_ok then {name} end as {name}" for name in place],
     ).cache()
-    records = checked.where(~col("blank"))
-    accepted = records.where(col("reason").isNull()).select(*schema.fieldNames())
+    other_lines = verdicts.where(~col("_fast_ok")).select(
+        *place, whole_object(col("line")).alias("whole"))
+    # Cached too: read three times, and a barrier, without which the optimizer would push the
+    # filters below into the rules' projections and copy their expressions (minutes of planning).
+    checked = check_records(landing_fragments(other_lines), schema, key_fields).cache()
+    records = checked.where(col("text") != "")  # a blank line holds no record
+    accepted = (verdicts.where(col("_fast_ok")).select(*schema.fieldNames())
+                .unionByName(records.where(col("reason").isNull()).select(*schema.fieldNames())))
     rejected = records.where(col("reason").isNotNull())
     # This count builds the cache. Without rejected records, no line needs a number.
     numbers = (line_numbers(lines) if rejected.count() else
