@@ -64,7 +64,7 @@ help:
 	@echo "make destroy BUCKET=b remove what deploy made (DESTROY_ARGS='--yes [--delete-data]')"
 	@echo "make moto-server    a local moto server on port 5000 to try deploy without AWS"
 	@echo "make workflow-picture  redraw img/workflow.png from scripts/pipeline.py"
-	@echo "make bench          Spark vs DuckDB: time and memory per scale, into bench/results/"
+	@echo "make bench          pipeline vs usual peer vs DuckDB: time, memory per scale (bench/results/)"
 	@echo "                    (SCALES=$(SCALES) REPEAT=$(REPEAT) BENCH_GLUE_VERSIONS=$(BENCH_GLUE_VERSIONS);"
 	@echo "                    data is kept in bench/data/)"
 	@echo "options: LAKE=dir CONSENT_MODE=registered|since_consent ML_MATCH=device|timestamp"
