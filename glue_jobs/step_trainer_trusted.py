@@ -373,13 +373,13 @@ def check_records(records: DataFrame, schema: StructType, key_fields: list[str])
     the records of landing_fragments.
 
     These are the full rules; read_landing applies them to the lines that fast_verdict leaves
-    (a few, on clean data). Field names match case-insensitively, as
-    Athena's JSON SerDes match them. Rules in order: one whole JSON object; no two field names
-    equal but for case; every value of its field's type; every key field present. Each step is
-    its own projection so that the JSON is parsed once per record (Spark does not share one
-    expression between the branches of a CASE), and no step uses a lambda, which Spark cannot
-    compile. The common case takes the cheap branch of each step: a whole object, names spelled
-    as in the schema, numbers as JSON prints them.
+    (a few, on clean data). Field names match case-insensitively, as Athena's JSON SerDes match
+    them. Rules in order: one whole JSON object; no two field names equal but for case; every
+    value of its field's type; every key field present. Each step is its own projection so that
+    the JSON is parsed once per record (Spark does not share one expression between the
+    branches of a CASE), and no step uses a lambda, which Spark cannot compile. The common case
+    takes the cheap branch of each step: a whole object, names spelled as in the schema,
+    numbers as JSON prints them.
     """
     maps = sql_string("map<string,string>")
     options = sql_options(STRICT_JSON)

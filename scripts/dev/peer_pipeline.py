@@ -71,9 +71,12 @@ def run(spark: SparkSession, lake: Path, out: Path) -> dict[str, int]:
     """Build the five zones under ``out``; the eight row counts, landing tables first."""
     counts = {}
     for name, relative in LANDING.items():
-        frame = spark.read.json(str(lake / relative))  # schema inferred: a pass of its own
-        frame.createOrReplaceTempView(name)
-        counts[name] = frame.count()
+        location = str(lake / relative)
+        spark.read.json(location).createOrReplaceTempView(name)  # inferring is a pass of its own
+        # The bench compares all eight counts. A landing count through the JSON reader would
+        # cost the peer a parse it does not otherwise make (the pipeline gets its count from its
+        # checks), so the peer counts non-blank lines, which on clean data are its records.
+        counts[name] = spark.read.text(location).where("trim(value) != ''").count()
     for name, sql in STEPS:
         location = str(out / name)
         spark.sql(sql).write.mode("overwrite").parquet(location)
