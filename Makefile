@@ -32,6 +32,12 @@ find_python = $(firstword $(foreach version,$(1),$(shell for p in python$(versio
 PYTHON ?= $(call find_python,$(PYTHON_FOR_$(GLUE_VERSION)))
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test files run on TEST_WORKERS processes, each with its own Spark session; a file's tests
+# stay together, so that its module fixtures (one pipeline run, one bench run) are made once.
+# Much of a test's time is single-threaded (Catalyst, the JIT, Python), so two processes
+# repay even two cores: bench/NOTES.md. Each process has a 2 GB driver: mind the memory.
+TEST_WORKERS ?= 2
+PARALLEL_TESTS := -n $(TEST_WORKERS) --dist loadfile
 # The class archive that shortens every later Spark start (scripts/local_glue/class_archive.py);
 # recorded as tried even where this JVM cannot write one.
 ARCHIVED := $(VENV)/.class-archive-tried
@@ -118,7 +124,7 @@ data-udacity: $(STAMP)
 	$(PY) -m scripts.download_udacity --lake $(LAKE)
 
 test: $(STAMP) $(ARCHIVED)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL_TESTS)
 
 # The tests marked every_glue_version (jobs, landing reader, dirty data, Udacity acceptance,
 # runtime signatures) in each other Glue version's environment, one after the other. These few
@@ -129,7 +135,7 @@ test-glue-versions:
 	done
 
 test-marked: $(STAMP)
-	$(PY) -m pytest -m every_glue_version
+	$(PY) -m pytest -m every_glue_version $(PARALLEL_TESTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -63,6 +63,21 @@ def generated_lake(tmp_path_factory):
     return lake
 
 
+@pytest.fixture(scope="module")
+def option_runs(spark, generated_lake) -> dict[tuple[str, str], tuple[dict, dict]]:
+    """(report, output rows) of one pipeline run on generated_lake per option combination, the
+    default combination last, so that the lake then holds a default run. Several tests read
+    these runs instead of each running the pipeline again."""
+    default = (pipeline.DEFAULT_CONSENT_MODE, pipeline.DEFAULT_ML_MATCH)
+    runs = {}
+    for consent_mode, ml_match in sorted(OPTION_COMBINATIONS, key=lambda c: c == default):
+        report = run_pipeline(generated_lake, pipeline.JOBS,
+                              pipeline.job_options(consent_mode=consent_mode, ml_match=ml_match),
+                              spark)
+        runs[(consent_mode, ml_match)] = report, output_rows(generated_lake)
+    return runs
+
+
 @needs_udacity_data
 @pytest.mark.every_glue_version
 @pytest.mark.parametrize("consent_mode, ml_match", OPTION_COMBINATIONS)
@@ -109,41 +124,31 @@ def test_zones_left_empty_are_tables_of_0_rows_with_their_columns(spark, tmp_pat
 
 @pytest.mark.every_glue_version
 @pytest.mark.parametrize("consent_mode, ml_match", OPTION_COMBINATIONS)
-def test_pipeline_equals_the_duckdb_reference_row_for_row(spark, generated_lake, consent_mode,
-                                                           ml_match):
-    run_pipeline(generated_lake, pipeline.JOBS,
-                 pipeline.job_options(consent_mode=consent_mode, ml_match=ml_match), spark)
+def test_pipeline_equals_the_duckdb_reference_row_for_row(generated_lake, option_runs,
+                                                           consent_mode, ml_match):
+    _, actual = option_runs[(consent_mode, ml_match)]
     reference = zones_duckdb.compute_zones(generated_lake, consent_mode, ml_match)
     expected = {t.name: sorted(reference.sql(f"select * from {t.name}").fetchall(), key=repr)
                 for t in pipeline.output_tables()}
-    actual = output_rows(generated_lake)
     for name in expected:
         assert len(actual[name]) == len(expected[name]), name
         assert actual[name] == expected[name], name
 
 
-def test_generated_data_exercises_every_option(spark, generated_lake):
+def test_generated_data_exercises_every_option(option_runs):
     """Guards the differential test: on data where the options made no difference, it would
     prove less than it seems."""
-    counts = {(consent_mode, ml_match): run_pipeline(
-                  generated_lake, pipeline.JOBS,
-                  pipeline.job_options(consent_mode=consent_mode, ml_match=ml_match),
-                  spark)["tables"]
-              for consent_mode, ml_match in [("registered", "device"),
-                                             ("since_consent", "timestamp")]}
+    counts = {options: report["tables"] for options, (report, _) in option_runs.items()}
     registered, since_consent = counts[("registered", "device")], counts[("since_consent",
                                                                           "timestamp")]
     assert since_consent["accelerometer_trusted"] < registered["accelerometer_trusted"]
     assert since_consent["customer_curated"] < registered["customer_curated"]
-    device = run_pipeline(generated_lake, pipeline.JOBS,
-                          pipeline.job_options(consent_mode="since_consent"),
-                          spark)["tables"]
+    device = counts[("since_consent", "device")]
     assert device["machine_learning_curated"] < since_consent["machine_learning_curated"]
 
 
-def test_rerunning_the_pipeline_leaves_identical_outputs(spark, generated_lake):
-    run_pipeline(generated_lake, pipeline.JOBS, pipeline.job_options(), spark)
-    first = output_rows(generated_lake)
+def test_rerunning_the_pipeline_leaves_identical_outputs(spark, generated_lake, option_runs):
+    _, first = option_runs[(pipeline.DEFAULT_CONSENT_MODE, pipeline.DEFAULT_ML_MATCH)]
     run_pipeline(generated_lake, pipeline.JOBS, pipeline.job_options(), spark)
     assert output_rows(generated_lake) == first
     assert all(first.values()), "every output table should have rows"
@@ -158,8 +163,7 @@ def test_rerunning_one_job_leaves_its_output_identical(spark, generated_lake):
     assert output_rows(generated_lake) == before
 
 
-def test_each_job_registers_its_table_in_the_local_catalog(spark, generated_lake):
-    run_pipeline(generated_lake, pipeline.JOBS, pipeline.job_options(), spark)
+def test_each_job_registers_its_table_in_the_local_catalog(generated_lake, option_runs):
     for table in pipeline.output_tables():
         entry = json.loads((generated_lake / "_catalog" / "stedi" / f"{table.name}.json")
                            .read_text())

@@ -199,8 +199,11 @@ def check_fields(parsed: KeyedObject, source: str) -> tuple[str | None, tuple | 
         raw = by_lower.get(lowered)
         text = value_text(raw)
         value = None if text is None else typed_value(kind, text)
+        # A special case here, not in typed_value, which sees only text: Spark's JSON parser
+        # (Jackson) reads the integer literal -0 as the integer 0, so a double field gets 0.0,
+        # while "-0.0", or -0 written as a string, keeps its sign.
         if kind == "double" and value == 0 and is_integer_literal(raw):
-            value = 0.0  # as JSON readers that read an integer literal as an integer: -0 is 0
+            value = 0.0
         if text is not None and value is None:
             wrong.append(field)
         elif value is None and is_key:
