@@ -66,8 +66,10 @@ def render(table_name: str, bucket: str, database: str = pipeline.DEFAULT_DATABA
 
 
 def render_all(bucket: str, database: str = pipeline.DEFAULT_DATABASE) -> dict[str, str]:
-    """Every table's rendered DDL, in pipeline order (landing tables first)."""
-    return {table.name: render(table.name, bucket, database) for table in pipeline.TABLES}
+    """Every catalog table's rendered DDL, in pipeline order (landing tables first, the
+    quarantine tables last)."""
+    return {table.name: render(table.name, bucket, database)
+            for table in pipeline.CATALOG_TABLES}
 
 
 def statement(ddl: str) -> str:

@@ -1,21 +1,25 @@
 """Deploy the STEDI lakehouse to AWS: one idempotent command from a laptop.
 
     python -m scripts.deploy --bucket B [--region R] [--database stedi] [--role-name N]
-        [--create-role] [--vpc-id V --route-table-id T] [--landing DIR] [--consent-mode M]
-        [--ml-match M] [--glue-version {5.0,5.1,6.0,6.1}] [--schedule "cron(...)"] [--no-run]
-        [--dry-run] [--endpoint-url URL]
+        [--create-role [--adopt-role]] [--vpc-id V --route-table-id T] [--landing DIR]
+        [--consent-mode M] [--ml-match M] [--glue-version {5.0,5.1,6.0,6.1}]
+        [--schedule "cron(...)"] [--no-run] [--dry-run] [--endpoint-url URL]
+    python -m scripts.deploy --print-deployer-policy [--bucket B] [--region R] [...]
 
-Steps, each create-or-update and safe to repeat: the bucket (private, encrypted); optionally an
-S3 gateway endpoint for a VPC and the Glue service role; the landing data and the five job
-scripts (unchanged files are skipped); the Glue database and the eight tables of athena_ddl/
-(through Athena); the five Glue jobs; a Glue workflow whose triggers chain the jobs; then,
-unless --no-run, a run of the jobs in dependency order and every table's row count from Athena.
---dry-run prints every AWS call a deploy into a fresh account would make, and changes nothing.
+Steps, each create-or-update and safe to repeat: the bucket (private, encrypted, TLS only, its
+scratch prefixes expiring); optionally an S3 gateway endpoint for a VPC and the Glue service
+role; the landing data and the five job scripts (unchanged files are skipped); the Glue database
+and the eleven tables of athena_ddl/ (through Athena); the five Glue jobs; a Glue workflow whose
+triggers chain the jobs; then, unless --no-run, a run of the workflow, followed job by job, and
+every table's row count from Athena. --dry-run prints every AWS call a deploy into a fresh
+account would make, and changes nothing. --print-deployer-policy prints the IAM policy that the
+principal running deploy and destroy needs, and nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ from pathlib import Path
 from scripts import ddl, pipeline
 from scripts.aws import athena, ec2, glue, iam, s3
 from scripts.aws.clients import AwsClients, AwsTarget
+from scripts.aws.deployer_policy import deployer_policy
 from scripts.aws.dry_run import DryRun
 from scripts.aws.errors import DeployError
 from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, GLUE_VERSIONS, glue_runtime
@@ -33,7 +38,15 @@ from scripts._cli.text_table import SECTION_BREAK, box_table
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS_PREFIX = "glue_scripts"
 TEMP_PREFIX = "glue_temp"
-DEFAULT_ROLE = "stedi-glue-service-role"
+# AWS's managed console policies (AWSGlueConsoleFullAccess) let their users pass only roles
+# whose names start with AWSGlueServiceRole: this name works for them without a custom policy.
+DEFAULT_ROLE = "AWSGlueServiceRole-stedi"
+# Deploy's scratch prefixes and the days their objects live: Athena's query results (the DDL
+# and the counts) and Glue's temporary files.
+EXPIRING_PREFIXES_DAYS = {"athena_results/": 7, f"{TEMP_PREFIX}/": 7}
+# IAM is eventually consistent: a role or policy just created or changed may not yet be
+# assumable by Glue. The first run waits until this long after the change.
+IAM_SETTLE_SECONDS = 10.0
 WORKER_TYPE = "G.1X"
 WORKERS = 2
 # Worker types of Glue Spark jobs and their DPUs (G.025X is for streaming jobs only). Always
@@ -48,6 +61,7 @@ class DeployConfig:
     database: str = pipeline.DEFAULT_DATABASE
     role_name: str = DEFAULT_ROLE
     create_role: bool = False
+    adopt_role: bool = False
     vpc_id: str | None = None
     route_table_id: str | None = None
     landing: Path = Path("lake")
@@ -60,6 +74,7 @@ class DeployConfig:
     worker_type: str = WORKER_TYPE
     workers: int = WORKERS
     job_workers: tuple[tuple[str, int], ...] = ()  # per-job overrides of ``workers``
+    iam_settle_seconds: float = IAM_SETTLE_SECONDS
 
     def workers_of(self, job_name: str) -> int:
         return dict(self.job_workers).get(job_name, self.workers)
@@ -189,34 +204,65 @@ def check_inputs(config: DeployConfig) -> list[tuple[Path, str]]:
     return files
 
 
-def deploy_storage(aws: AwsClients, config: DeployConfig) -> None:
-    account = aws("sts").get_caller_identity()["Account"]
+def deploy_storage(aws: AwsClients, config: DeployConfig) -> str:
+    """The bucket and the VPC endpoint; returns the account id."""
+    with aws.doing("reading the caller's AWS account"):
+        account = aws("sts").get_caller_identity()["Account"]
     say(f"AWS account {account}, region {aws.region}")
-    created = s3.ensure_bucket(aws("s3"), config.bucket, aws.region)
+    with aws.doing(f"creating or securing bucket {config.bucket}"):
+        created = s3.ensure_bucket(aws("s3"), config.bucket, aws.region, account,
+                                   EXPIRING_PREFIXES_DAYS)
+    expiry = ", ".join(f"{prefix} after {days} days"
+                       for prefix, days in EXPIRING_PREFIXES_DAYS.items())
     say(f"✓ bucket s3://{config.bucket} {'created' if created else 'exists'}: "
-        "public access blocked, encrypted (SSE-S3)")
+        f"public access blocked, encrypted (SSE-S3), TLS only; expiring {expiry}")
     if config.vpc_id:
-        endpoint, created = ec2.ensure_s3_endpoint(aws("ec2"), config.vpc_id,
-                                                   config.route_table_id, aws.region)
+        with aws.doing(f"creating the S3 gateway endpoint in {config.vpc_id}"):
+            endpoint, created = ec2.ensure_s3_endpoint(aws("ec2"), config.vpc_id,
+                                                       config.route_table_id, aws.region)
         say(f"✓ S3 gateway endpoint {endpoint} {'created' if created else 'exists'} "
             f"in {config.vpc_id}")
+    return account
 
 
-def deploy_role(aws: AwsClients, config: DeployConfig) -> str:
+def role_policies(config: DeployConfig, region: str, account: str) -> dict[str, dict]:
+    """The service role's inline policies by name."""
+    return {iam.S3_POLICY_NAME: iam.s3_access_policy(config.bucket),
+            iam.GLUE_POLICY_NAME: iam.glue_access_policy(region, account, config.database)}
+
+
+def deploy_role(aws: AwsClients, config: DeployConfig, account: str) -> tuple[str, float | None]:
+    """The role's ARN, and when (time.monotonic) deploy last changed it, or None."""
     if config.create_role:
-        arn, created = iam.ensure_glue_role(aws("iam"), config.role_name, config.bucket)
+        with aws.doing(f"creating or updating IAM role {config.role_name}"):
+            arn, created = iam.ensure_glue_role(aws("iam"), config.role_name,
+                                                role_policies(config, aws.region, account),
+                                                adopt=config.adopt_role)
         say(f"✓ role {config.role_name} {'created' if created else 'updated'}")
-        return arn
-    arn = iam.role_arn(aws("iam"), config.role_name)
+        return arn, time.monotonic()
+    with aws.doing(f"reading IAM role {config.role_name}"):
+        arn = iam.role_arn(aws("iam"), config.role_name)
     say(f"✓ role {config.role_name} exists")
-    return arn
+    return arn, None
+
+
+def let_iam_settle(config: DeployConfig, role_changed_at: float | None) -> None:
+    """Wait until the role change is iam_settle_seconds old (IAM_SETTLE_SECONDS)."""
+    if role_changed_at is None or config.dry_run:
+        return
+    remaining = role_changed_at + config.iam_settle_seconds - time.monotonic()
+    if remaining > 0:
+        say(f"  waiting {remaining:.0f} s for the role's change to reach Glue (IAM is "
+            "eventually consistent)")
+        time.sleep(remaining)
 
 
 def upload_all(aws: AwsClients, config: DeployConfig, files: list[tuple[Path, str]]) -> None:
     uploads = files + [(REPO_ROOT / j.script, script_key(j)) for j in pipeline.JOBS]
     sent = skipped = 0
     for position, (path, key) in enumerate(uploads, start=1):
-        result = s3.upload_if_changed(aws("s3"), path, config.bucket, key)
+        with aws.doing(f"uploading {path} to s3://{config.bucket}/{key}"):
+            result = s3.upload_if_changed(aws("s3"), path, config.bucket, key)
         sent, skipped = sent + result.uploaded, skipped + (not result.uploaded)
         verb = "uploaded" if result.uploaded else "unchanged"
         say(f"  [{position}/{len(uploads)}] {verb:9} s3://{config.bucket}/{key} "
@@ -225,82 +271,100 @@ def upload_all(aws: AwsClients, config: DeployConfig, files: list[tuple[Path, st
 
 
 def deploy_catalog(aws: AwsClients, config: DeployConfig) -> None:
-    created = glue.ensure_database(aws("glue"), config.database,
-                                   "STEDI Human Balance Analytics lakehouse")
+    with aws.doing(f"creating Glue database {config.database}"):
+        created = glue.ensure_database(aws("glue"), config.database,
+                                       "STEDI Human Balance Analytics lakehouse")
     say(f"✓ Glue database {config.database} {'created' if created else 'exists'}")
     for name, text in ddl.render_all(config.bucket, config.database).items():
         # Drop and create, so that a changed DDL file takes effect; the data stays in S3.
-        athena.run_statement(aws("athena"), f"DROP TABLE IF EXISTS `{config.database}`.`{name}`",
-                             config.database, config.bucket)
-        athena.run_statement(aws("athena"), ddl.statement(text), config.database, config.bucket)
+        with aws.doing(f"creating table {config.database}.{name} through Athena"):
+            athena.run_statement(aws("athena"),
+                                 f"DROP TABLE IF EXISTS `{config.database}`.`{name}`",
+                                 config.database, config.bucket)
+            athena.run_statement(aws("athena"), ddl.statement(text), config.database,
+                                 config.bucket)
         say(f"  table {config.database}.{name} created from athena_ddl/{name}.sql")
-    say(f"✓ {len(pipeline.TABLES)} tables created through Athena")
+    say(f"✓ {len(pipeline.CATALOG_TABLES)} tables created through Athena "
+        f"({len(pipeline.QUARANTINE_TABLES)} of them for the quarantined records)")
 
 
 def deploy_jobs(aws: AwsClients, config: DeployConfig, role_arn: str) -> None:
     for job in pipeline.JOBS:
-        outcome = glue.ensure_job(aws("glue"), job.name,
-                                  job_definition(job, config, role_arn, aws.region))
+        with aws.doing(f"creating or updating Glue job {job.name}"):
+            outcome = glue.ensure_job(aws("glue"), job.name,
+                                      job_definition(job, config, role_arn, aws.region))
         say(f"  job {job.name} {outcome}")
     sizes = ", ".join(f"{j.name} {config.workers_of(j.name)}" for j in pipeline.JOBS)
     say(f"✓ {len(pipeline.JOBS)} Glue jobs (Glue {config.glue_version}, {config.worker_type} "
         f"workers: {sizes})")
-    created = glue.ensure_workflow(aws("glue"), config.workflow_name,
-                                   "STEDI pipeline: landing to curated")
+    with aws.doing(f"creating Glue workflow {config.workflow_name}"):
+        created = glue.ensure_workflow(aws("glue"), config.workflow_name,
+                                       "STEDI pipeline: landing to curated")
     for trigger in trigger_definitions(config):
-        outcome = glue.ensure_trigger(aws("glue"), trigger)
+        with aws.doing(f"creating or updating Glue trigger {trigger['Name']}"):
+            outcome = glue.ensure_trigger(aws("glue"), trigger)
         say(f"  trigger {trigger['Name']} {outcome}")
     say(f"✓ workflow {config.workflow_name} {'created' if created else 'updated'}"
         + (f", scheduled {config.schedule}" if config.schedule else ""))
 
 
-def run_jobs(aws: AwsClients, config: DeployConfig) -> dict[str, int]:
-    """Run the jobs one after the other; returns each run's execution time in seconds."""
-    seconds = {}
-    jobs = pipeline.dependency_order()
-    for position, job in enumerate(jobs, start=1):
-        started = time.monotonic()
-        run_id = glue.start_job_run(aws("glue"), job.name, {})
-        label = f"  [{position}/{len(jobs)}] {job.name}"
-        run = glue.wait_for_job_run(
-            aws("glue"), job.name, run_id, timeout_seconds=JOB_TIMEOUT_MINUTES * 60 + 300,
-            on_state=lambda state: say(f"{label} {state} ({time.monotonic() - started:.0f} s)"))
-        seconds[job.name] = int(run.get("ExecutionTime", 0))
+def run_workflow(aws: AwsClients, config: DeployConfig) -> dict[str, int]:
+    """Start the workflow, the way its schedule or a console user starts it, and follow its
+    job runs to the end; returns each run's execution time in seconds."""
+    started = time.monotonic()
+    jobs = [job.name for job in pipeline.dependency_order()]
+    with aws.doing(f"starting Glue workflow {config.workflow_name}"):
+        run_id = glue.start_workflow_run(aws("glue"), config.workflow_name)
+    say(f"  workflow {config.workflow_name} run {run_id} started")
+
+    def report(job_name: str, state: str) -> None:
+        say(f"  [{jobs.index(job_name) + 1}/{len(jobs)}] {job_name} {state} "
+            f"({time.monotonic() - started:.0f} s)")
+
+    timeout = len(jobs) * (JOB_TIMEOUT_MINUTES * 60 + 300)
+    with aws.doing(f"following Glue workflow {config.workflow_name} run {run_id}"):
+        runs = glue.follow_workflow_run(aws("glue"), config.workflow_name, run_id, jobs,
+                                        timeout_seconds=timeout, on_state=report)
     say(f"✓ {len(jobs)} jobs succeeded")
-    return seconds
+    return {name: int(run.get("ExecutionTime", 0)) for name, run in runs.items()}
 
 
 def table_counts(aws: AwsClients, config: DeployConfig) -> dict[str, str]:
-    return {t.name: athena.scalar(aws("athena"), f"select count(*) from {t.name}",
-                                  config.database, config.bucket) or "no result"
-            for t in pipeline.TABLES}
+    with aws.doing("counting every table's rows in Athena"):
+        return {t.name: athena.scalar(aws("athena"), f"select count(*) from {t.name}",
+                                      config.database, config.bucket) or "no result"
+                for t in pipeline.TABLES}
 
 
 def quarantined_counts(aws: AwsClients, config: DeployConfig) -> dict[str, str]:
     """Quarantined records per source, from the accounting each landing job wrote to S3."""
     counts = {}
     for source in pipeline.SOURCES:
-        accounting = s3.read_json(aws("s3"), config.bucket, pipeline.accounting_path(source))
+        with aws.doing(f"reading the record accounting of {source}"):
+            accounting = s3.read_json(aws("s3"), config.bucket,
+                                      pipeline.accounting_path(source))
         counts[source] = f"{accounting['quarantined']:,}" if accounting else "no result"
     return counts
 
 
 def planned_steps(config: DeployConfig, files: list[tuple[Path, str]]) -> list[str]:
     """The deploy's steps in words, shown before the first AWS call."""
-    steps = [f"bucket s3://{config.bucket}: create if absent, block public access, encrypt"]
+    steps = [f"bucket s3://{config.bucket}: create if absent, block public access, encrypt, "
+             "TLS only, scratch prefixes expiring"]
     if config.vpc_id:
         steps.append(f"S3 gateway endpoint in {config.vpc_id} for {config.route_table_id}")
     steps.append(f"IAM role {config.role_name}: "
                  + ("create or update with its policies" if config.create_role else "must exist"))
     steps.append(f"upload {len(files)} landing files and {len(pipeline.JOBS)} job scripts "
                  "(unchanged files skipped)")
-    steps.append(f"Glue database {config.database} and {len(pipeline.TABLES)} tables "
+    steps.append(f"Glue database {config.database} and {len(pipeline.CATALOG_TABLES)} tables "
                  "from athena_ddl/ through Athena")
     steps.append(f"{len(pipeline.JOBS)} Glue {config.glue_version} jobs and workflow "
                  f"{config.workflow_name}"
                  + (f" scheduled {config.schedule}" if config.schedule else ""))
     if config.run:
-        steps.append("run the jobs in dependency order, then count every table in Athena")
+        steps.append(f"run workflow {config.workflow_name} and follow its jobs, then count "
+                     "every table in Athena")
     return steps
 
 
@@ -327,8 +391,8 @@ def deploy(aws: AwsClients, config: DeployConfig) -> None:
     say("Plan:")
     for number, step in enumerate(planned_steps(config, files), start=1):
         say(f"  {number}. {step}")
-    deploy_storage(aws, config)
-    role_arn = deploy_role(aws, config)
+    account = deploy_storage(aws, config)
+    role_arn, role_changed_at = deploy_role(aws, config, account)
     upload_all(aws, config, files)
     deploy_catalog(aws, config)
     deploy_jobs(aws, config, role_arn)
@@ -336,7 +400,8 @@ def deploy(aws: AwsClients, config: DeployConfig) -> None:
         say("Jobs not run (--no-run): start the workflow with "
             f"`aws glue start-workflow-run --name {config.workflow_name}`")
         return
-    seconds = run_jobs(aws, config)
+    let_iam_settle(config, role_changed_at)
+    seconds = run_workflow(aws, config)
     counts = table_counts(aws, config)
     if not config.dry_run:
         print_summary(config, counts, quarantined_counts(aws, config), seconds)
@@ -346,13 +411,24 @@ def deploy(aws: AwsClients, config: DeployConfig) -> None:
 
 def parse_arguments(argv: list[str]):
     parser = OneLineArgumentParser(prog="deploy", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bucket", required=True)
+    parser.add_argument("--bucket", help="the lake's bucket (required but for "
+                                         "--print-deployer-policy)")
     parser.add_argument("--region", help="default: the AWS profile's or environment's region")
     parser.add_argument("--profile", help="AWS profile (default: the standard AWS environment)")
     parser.add_argument("--database", default=pipeline.DEFAULT_DATABASE)
     parser.add_argument("--role-name", default=DEFAULT_ROLE)
     parser.add_argument("--create-role", action="store_true",
-                        help="create or update the Glue service role and its policies")
+                        help="create the Glue service role with its policies, or update the "
+                             "one deploy created")
+    parser.add_argument("--adopt-role", action="store_true",
+                        help="with --create-role: also rewrite an existing role that deploy did "
+                             "not create (its trust policy and deploy's inline policies)")
+    parser.add_argument("--iam-settle", type=float, default=IAM_SETTLE_SECONDS, metavar="SECONDS",
+                        help="after creating or changing the role, wait until it is this old "
+                             f"before the first run (default {IAM_SETTLE_SECONDS:.0f})")
+    parser.add_argument("--print-deployer-policy", action="store_true",
+                        help="print the IAM policy the principal running deploy and destroy "
+                             "needs, and exit")
     parser.add_argument("--vpc-id")
     parser.add_argument("--route-table-id")
     parser.add_argument("--landing", type=Path, default=Path("lake"),
@@ -391,8 +467,15 @@ def job_workers(text: str) -> tuple[tuple[str, int], ...]:
 
 
 def config_from(args) -> DeployConfig:
+    if not args.bucket:
+        raise CliError("deploy: the following arguments are required: --bucket (see --help)")
+    if args.adopt_role and not args.create_role:
+        raise CliError("--adopt-role goes with --create-role")
+    if args.iam_settle < 0:
+        raise CliError("--iam-settle must be 0 or more seconds")
     return DeployConfig(bucket=args.bucket, database=args.database, role_name=args.role_name,
-                        create_role=args.create_role, vpc_id=args.vpc_id,
+                        create_role=args.create_role, adopt_role=args.adopt_role,
+                        iam_settle_seconds=args.iam_settle, vpc_id=args.vpc_id,
                         route_table_id=args.route_table_id, landing=args.landing,
                         consent_mode=args.consent_mode, ml_match=args.ml_match,
                         schedule=args.schedule, run=not args.no_run, dry_run=args.dry_run,
@@ -414,16 +497,37 @@ def print_plan(plan: DryRun) -> None:
         say(f"{number:4}. {call.describe()}")
 
 
+def print_deployer_policy(args) -> None:
+    """The deployer's policy as JSON on stdout; where the bucket or region is not given, the
+    policy covers any (a note on stderr says so). The account is left as '*': printing needs
+    no credentials."""
+    bucket = args.bucket or "*"
+    region = args.region or "*"
+    if not args.bucket or not args.region:
+        print("note: without --bucket and --region the policy allows any bucket name and "
+              "region: pass them to scope it", file=sys.stderr)
+    else:
+        ddl.validate_names(bucket, args.database)
+    policy = deployer_policy(bucket, args.database, args.role_name,
+                             f"{args.database}-lakehouse", region, "*", vpc=bool(args.vpc_id))
+    print(json.dumps(policy, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
-    plan = DryRun(existing=dry_run_assumptions(args)) if args.dry_run else None
-    aws = AwsClients(AwsTarget(args.region, args.endpoint_url, args.profile),
-                     on_new_client=plan.attach if plan else None)
-    if plan:
-        say("DRY RUN: no request is sent to AWS. The steps show what a deploy into an account "
-            "where none of this exists yet does; the plan of AWS calls follows.")
     try:
-        deploy(aws, config_from(args))
+        if args.print_deployer_policy:
+            print_deployer_policy(args)
+            return 0
+        config = config_from(args)
+        plan = DryRun(existing=dry_run_assumptions(args)) if args.dry_run else None
+        aws = AwsClients(AwsTarget(args.region, args.endpoint_url, args.profile),
+                         on_new_client=plan.attach if plan else None)
+        if plan:
+            say("DRY RUN: no request is sent to AWS. The steps show what a deploy into an "
+                "account where none of this exists yet does; the plan of AWS calls follows.")
+        with aws.doing("deploying"):
+            deploy(aws, config)
     except (CliError, DeployError) as error:
         fail(str(error))
     if plan:

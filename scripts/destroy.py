@@ -56,7 +56,7 @@ def catalog_removals(aws: AwsClients, config: DeployConfig) -> list[Removal]:
                         athena.run_statement(aws("athena"),
                                              f"DROP TABLE IF EXISTS `{config.database}`.`{n}`",
                                              config.database, config.bucket))
-                for t in pipeline.TABLES]
+                for t in pipeline.CATALOG_TABLES]
     client = aws("glue")
     removals.append(Removal(f"Glue database {config.database}", lambda:
                             glue.delete_if_present(client.delete_database,

@@ -129,6 +129,16 @@ TABLES: tuple[Table, ...] = (
           "same time; anonymised"),
 )
 
+# The records each landing job rejected, with their reason and place (DESIGN.md, bad input):
+# catalog tables too, so that they can be queried in Athena as locally. Not zones: no job reads
+# them, and the run report counts them from the jobs' accounting.
+QUARANTINE_TABLES: tuple[Table, ...] = tuple(
+    Table(f"{source}_quarantine", source, "quarantine",
+          f"one row per {source.replace('_', ' ')} landing record the landing job rejected")
+    for source in SOURCES)
+# Every table of the Glue catalog, each with a file of athena_ddl/.
+CATALOG_TABLES: tuple[Table, ...] = TABLES + QUARANTINE_TABLES
+
 JOBS: tuple[GlueJob, ...] = (
     GlueJob("customer_landing_to_trusted", ("customer_landing",), "customer_trusted",
             "Latest record per email, research consent only"),

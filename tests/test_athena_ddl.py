@@ -27,20 +27,20 @@ def hive_columns(schema) -> tuple[tuple[str, str], ...]:
     return tuple((field.name, field.dataType.simpleString()) for field in schema.fields)
 
 
-def test_there_is_one_ddl_file_per_table_of_the_pipeline():
+def test_there_is_one_ddl_file_per_table_of_the_catalog():
     assert sorted(p.stem for p in ddl.DDL_DIR.glob("*.sql")) == sorted(
-        t.name for t in pipeline.TABLES)
+        t.name for t in pipeline.CATALOG_TABLES)
 
 
-@pytest.mark.parametrize("table", pipeline.TABLES, ids=lambda t: t.name)
+@pytest.mark.parametrize("table", pipeline.CATALOG_TABLES, ids=lambda t: t.name)
 def test_ddl_parses_as_athena_sql_and_names_its_table(table):
     definition = ddl.parse(ddl.render(table.name, "my-bucket", "lake_db"))
     assert definition.name == table.name
     assert definition.location == f"s3://my-bucket/{table.path}/"
-    assert definition.storage == ("json" if table.is_landing else "parquet")
+    assert definition.storage == ("parquet" if table in pipeline.output_tables() else "json")
 
 
-@pytest.mark.parametrize("table", pipeline.TABLES, ids=lambda t: t.name)
+@pytest.mark.parametrize("table", pipeline.CATALOG_TABLES, ids=lambda t: t.name)
 def test_ddl_header_states_the_grain_of_the_pipeline_definition(table):
     header = ddl.ddl_file(table.name).read_text()
     assert f"-- Grain: {table.grain}.\n" in header
@@ -50,6 +50,39 @@ def test_ddl_header_states_the_grain_of_the_pipeline_definition(table):
 @pytest.mark.parametrize("name", sorted(LANDING_SCHEMAS))
 def test_landing_ddl_columns_equal_the_schema_the_jobs_read(name):
     assert ddl.table_definitions()[name].columns == hive_columns(LANDING_SCHEMAS[name])
+
+
+@pytest.mark.parametrize("table", pipeline.landing_tables() + pipeline.QUARANTINE_TABLES,
+                         ids=lambda t: t.name)
+def test_json_tables_read_wrong_typed_values_as_null_rather_than_failing_the_query(table):
+    """Without use.null.for.invalid.data, one well-formed record with a wrong-typed value
+    makes Athena's queries on that column fail with HIVE_BAD_DATA."""
+    properties = re.findall(r"'([a-z.]+)' = '(\w+)'", ddl.ddl_file(table.name).read_text())
+    assert ("use.null.for.invalid.data", "true") in properties
+    assert ("ignore.malformed.json", "true") in properties
+
+
+def test_quarantine_tables_read_what_the_landing_jobs_quarantine(spark, tmp_path):
+    """Every rejected record is a row of its quarantine table, with the columns of the DDL,
+    locally as in Athena."""
+    from scripts import query
+    from scripts.run_local import run_pipeline
+    from scripts.sample_data.generator import generate
+
+    lake = tmp_path / "lake"
+    generate(lake, scale=0.02, seed=3, files_per_source=1, dirty=True)
+    report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
+    connection = query.connect(lake)
+    definitions = ddl.table_definitions()
+    for table in pipeline.QUARANTINE_TABLES:
+        written = spark.read.json(table.location(lake)).schema
+        columns = dict(definitions[table.name].columns)
+        assert sorted(columns) == sorted(written.fieldNames()), table.name
+        names, rows = query.run_query(connection, f"select * from {table.name}")
+        assert names == list(columns)
+        assert len(rows) == report["rejected"][table.source] > 0, table.name
+        assert all(isinstance(row[names.index("line_number")], int) and row[names.index("reason")]
+                   for row in rows)
 
 
 @pytest.mark.parametrize("table", pipeline.output_tables(), ids=lambda t: t.name)
@@ -96,8 +129,8 @@ def test_render_cli_writes_ready_to_paste_ddl(tmp_path):
                          "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{t.name}.sql" for t in pipeline.TABLES)
-    for table in pipeline.TABLES:
+        f"{t.name}.sql" for t in pipeline.CATALOG_TABLES)
+    for table in pipeline.CATALOG_TABLES:
         rendered = (tmp_path / f"{table.name}.sql").read_text()
         assert rendered == ddl.render(table.name, "my-stedi", "course")
 

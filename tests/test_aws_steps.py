@@ -1,8 +1,8 @@
 """The deploy steps that a moto server cannot show, with botocore's Stubber.
 
-moto 5.2.5 has no glue.update_job or glue.update_trigger, cannot answer a throttling error and
-cannot hold a job run in RUNNING for a test that polls it; these paths are stubbed here, request
-by request, with the exact parameters AWS would receive.
+moto 5.2.5 has no glue.update_job or glue.update_trigger, keeps no trigger in DELETING, cannot
+hold a workflow's job run in RUNNING for a test that polls it and never refuses a permission;
+these paths are stubbed here, request by request, with the exact parameters AWS would receive.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+
 from scripts.aws import glue, waiting
-from scripts.aws.clients import ThrottlingRetryClient, call_with_throttling_retry
+from scripts.aws.clients import CLIENT_CONFIG, AwsClients, AwsTarget
 from scripts.aws.dry_run import DryRun
-from scripts.aws.errors import JobRunFailedError, WaitTimeoutError
+from scripts.aws.errors import (AwsCallError, JobRunFailedError, MissingCredentialsError,
+                                WaitTimeoutError)
 from scripts.deploy import DeployConfig, conf_argument, job_definition, trigger_definitions
 from scripts import pipeline
 
@@ -100,49 +103,145 @@ def test_a_trigger_that_changes_type_is_replaced(glue_client):
     stubber.add_response("get_trigger", {"Trigger": on_demand}, {"Name": on_demand["Name"]})
     stubber.add_response("delete_trigger", {"Name": on_demand["Name"]},
                          {"Name": on_demand["Name"]})
+    stubber.add_client_error("get_trigger", "EntityNotFoundException",
+                             expected_params={"Name": on_demand["Name"]})
     stubber.add_response("create_trigger", {"Name": on_demand["Name"]}, scheduled)
     assert glue.ensure_trigger(client, scheduled) == "replaced"
 
 
-def test_job_run_states_are_reported_until_it_succeeds(glue_client):
+def workflow_run(*jobs: tuple[str, dict], status: str = "RUNNING") -> dict:
+    return {"Run": {"Name": "wf", "WorkflowRunId": "wr_1", "Status": status, "Graph": {"Nodes": [
+        {"Type": "JOB", "Name": name, "JobDetails": {"JobRuns": [run]}} for name, run in jobs]}}}
+
+
+def poll_of_workflow_run() -> dict:
+    return {"Name": "wf", "RunId": "wr_1", "IncludeGraph": True}
+
+
+def test_a_workflow_run_is_followed_job_by_job_until_every_job_succeeded(glue_client):
     client, stubber = glue_client
-    for state in ("STARTING", "RUNNING", "RUNNING", "SUCCEEDED"):
-        stubber.add_response("get_job_run", {"JobRun": {"JobRunState": state}},
-                             {"JobName": "j", "RunId": "jr_1"})
+    first = ("first", {"Id": "jr_1", "JobRunState": "RUNNING"})
+    first_done = ("first", {"Id": "jr_1", "JobRunState": "SUCCEEDED", "ExecutionTime": 61})
+    second = ("second", {"Id": "jr_2", "JobRunState": "SUCCEEDED", "ExecutionTime": 30})
+    for answer in (workflow_run(first), workflow_run(first_done),
+                   workflow_run(first_done, second)):
+        stubber.add_response("get_workflow_run", answer, poll_of_workflow_run())
     seen = []
-    run = glue.wait_for_job_run(client, "j", "jr_1", timeout_seconds=60,
-                                on_state=seen.append, first_delay=0.001)
-    assert (run["JobRunState"], seen) == ("SUCCEEDED", ["STARTING", "RUNNING", "SUCCEEDED"])
+    runs = glue.follow_workflow_run(client, "wf", "wr_1", ["first", "second"],
+                                    timeout_seconds=60, first_delay=0.001,
+                                    on_state=lambda job, state: seen.append((job, state)))
+    assert seen == [("first", "RUNNING"), ("first", "SUCCEEDED"), ("second", "SUCCEEDED")]
+    assert {name: run["ExecutionTime"] for name, run in runs.items()} == {"first": 61,
+                                                                           "second": 30}
 
 
-def test_a_failed_job_run_raises_with_glues_message_and_the_logs(glue_client):
+def test_a_failed_job_of_the_workflow_raises_with_glues_message_and_its_log_streams(
+        glue_client):
     client, stubber = glue_client
-    stubber.add_response("get_job_run", {"JobRun": {
-        "JobRunState": "FAILED", "ErrorMessage": "Out of memory",
-        "LogGroupName": "/aws-glue/jobs"}}, {"JobName": "j", "RunId": "jr_1"})
-    with pytest.raises(JobRunFailedError, match=r"Glue job j FAILED: Out of memory \(logs: "
+    failed = ("first", {"Id": "jr_1", "JobRunState": "FAILED", "ErrorMessage": "Out of memory",
+                        "LogGroupName": "/aws-glue/jobs"})
+    stubber.add_response("get_workflow_run", workflow_run(failed), poll_of_workflow_run())
+    with pytest.raises(JobRunFailedError, match=r"Glue job first FAILED: Out of memory \(logs: "
                                                 r"CloudWatch log group /aws-glue/jobs/error, "
-                                                r"stream jr_1\)"):
-        glue.wait_for_job_run(client, "j", "jr_1", timeout_seconds=60, first_delay=0.001)
+                                                r"streams beginning with jr_1\)"):
+        glue.follow_workflow_run(client, "wf", "wr_1", ["first", "second"],
+                                 timeout_seconds=60, first_delay=0.001)
 
 
-def test_only_throttling_is_retried(glue_client):
+def test_a_workflow_run_that_ends_without_running_every_job_is_an_error(glue_client):
     client, stubber = glue_client
-    stubber.add_client_error("get_database", "ThrottlingException")
-    stubber.add_response("get_database", {"Database": {"Name": "stedi"}}, {"Name": "stedi"})
-    stubber.add_client_error("get_database", "AccessDeniedException")
-    retrying = ThrottlingRetryClient(client)
-    assert retrying.get_database(Name="stedi")["Database"]["Name"] == "stedi"
-    with pytest.raises(client.exceptions.ClientError, match="AccessDenied"):
-        retrying.get_database(Name="stedi")
+    done = ("first", {"Id": "jr_1", "JobRunState": "SUCCEEDED"})
+    stubber.add_response("get_workflow_run", workflow_run(done, status="COMPLETED"),
+                         poll_of_workflow_run())
+    with pytest.raises(JobRunFailedError, match="ended COMPLETED without running second"):
+        glue.follow_workflow_run(client, "wf", "wr_1", ["first", "second"],
+                                 timeout_seconds=60, first_delay=0.001)
 
 
-def test_throttling_retry_gives_up_after_its_attempts(glue_client):
+def test_a_replaced_trigger_is_created_once_its_namesake_has_left_deleting(glue_client):
     client, stubber = glue_client
-    for _ in range(2):
-        stubber.add_client_error("get_database", "ThrottlingException")
-    with pytest.raises(client.exceptions.ClientError, match="Throttling"):
-        call_with_throttling_retry(client.get_database, Name="stedi", attempts=2)
+    trigger = trigger_definitions(DeployConfig("stedi-demo", schedule="cron(0 3 * * ? *)"))[0]
+    name = {"Name": trigger["Name"]}
+    described = {k: v for k, v in trigger.items() if k != "StartOnCreation"}
+    stubber.add_response("get_trigger", {"Trigger": {**described, "State": "DELETING"}}, name)
+    stubber.add_client_error("get_trigger", "EntityNotFoundException", expected_params=name)
+    stubber.add_client_error("create_trigger", "ConcurrentModificationException",
+                             expected_params=trigger)
+    stubber.add_client_error("get_trigger", "EntityNotFoundException", expected_params=name)
+    stubber.add_response("create_trigger", name, trigger)
+    glue.recreate_trigger(client, trigger, first_delay=0.001, sleep=lambda _: None)
+
+
+def test_a_trigger_stuck_in_deleting_is_a_clear_timeout(glue_client):
+    client, stubber = glue_client
+    trigger = trigger_definitions(DeployConfig("stedi-demo"))[0]
+    described = {k: v for k, v in trigger.items() if k != "StartOnCreation"}
+    stubber.add_response("get_trigger", {"Trigger": {**described, "State": "DELETING"}},
+                         {"Name": trigger["Name"]})
+    with pytest.raises(WaitTimeoutError, match="still being deleted"):
+        glue.recreate_trigger(client, trigger, timeout_seconds=0, sleep=lambda _: None)
+
+
+# --- retries and one-line errors ------------------------------------------------------------------
+
+def test_every_client_retries_in_botocores_standard_mode():
+    aws = AwsClients(AwsTarget(region="eu-west-1"))
+    for service in ("s3", "glue", "iam", "athena", "sts", "ec2"):
+        retries = aws(service).meta.config.retries
+        assert retries["mode"] == "standard" and retries["total_max_attempts"] == 10, service
+    assert CLIENT_CONFIG.retries["mode"] == "standard"
+
+
+def stubbed_aws(service: str) -> tuple[AwsClients, Stubber]:
+    aws = AwsClients(AwsTarget(region="us-east-1"))
+    aws.session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x",
+                                region_name="us-east-1")
+    stubber = Stubber(aws(service))
+    stubber.activate()
+    return aws, stubber
+
+
+def test_access_denied_names_the_service_call_activity_and_missing_permission():
+    aws, stubber = stubbed_aws("glue")
+    stubber.add_client_error(
+        "create_job", "AccessDeniedException",
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: iam:PassRole "
+        "on resource: arn:aws:iam::123456789012:role/AWSGlueServiceRole-stedi")
+    with pytest.raises(AwsCallError) as raised, aws.doing("creating Glue job j"):
+        aws("glue").create_job(Name="j", Role="r", Command={"Name": "glueetl"})
+    line = str(raised.value)
+    assert "\n" not in line
+    assert line.startswith("AWS glue CreateJob AccessDeniedException while creating Glue job j: "
+                           "User: arn:aws:iam::123456789012:user/dev is not authorized")
+    assert "(missing permission: iam:PassRole;" in line
+
+
+def test_access_denied_without_the_action_in_its_message_names_the_call_as_the_action():
+    aws, stubber = stubbed_aws("athena")
+    stubber.add_client_error("start_query_execution", "AccessDeniedException", "denied")
+    with pytest.raises(AwsCallError, match=r"missing permission: athena:StartQueryExecution"), \
+            aws.doing("creating table t"):
+        aws("athena").start_query_execution(QueryString="select 1")
+
+
+def test_other_aws_errors_keep_their_code_and_message_on_one_line():
+    aws, stubber = stubbed_aws("glue")
+    stubber.add_client_error("start_workflow_run", "ConcurrentRunsExceededException",
+                             "Workflow wf already\nrunning")
+    with pytest.raises(AwsCallError) as raised, aws.doing("starting Glue workflow wf"):
+        aws("glue").start_workflow_run(Name="wf")
+    assert str(raised.value) == ("AWS glue StartWorkflowRun ConcurrentRunsExceededException while "
+                                 "starting Glue workflow wf: Workflow wf already running")
+
+
+def test_a_connection_failure_and_missing_credentials_are_one_line_too():
+    aws = AwsClients(AwsTarget(region="us-east-1"))
+    aws.last_call = ("s3", "PutObject")
+    with pytest.raises(AwsCallError, match=r"^AWS s3 PutObject failed while uploading x: "
+                                           r"Could not connect"), aws.doing("uploading x"):
+        raise EndpointConnectionError(endpoint_url="https://s3.amazonaws.com")
+    with pytest.raises(MissingCredentialsError, match="no AWS credentials"), aws.doing("x"):
+        raise NoCredentialsError()
 
 
 def test_waiting_gives_up_at_the_deadline():

@@ -16,7 +16,8 @@ from moto.glue.models import FakeJobRun
 from scripts import ddl, pipeline
 from scripts.deploy import DEFAULT_ROLE, SCRIPTS_PREFIX, DeployConfig, trigger_definitions
 from scripts.sample_data.generator import generate
-from tests.moto_server import REGION, MotoServer, relative_files
+from tests.moto_server import (REGION, MotoServer, evaluate_bucket_policies_as_for_tls_requests,
+                               relative_files, run_workflows_as_glue_does)
 from tests.support import REPO_ROOT
 
 BUCKET = "stedi-demo"
@@ -30,8 +31,10 @@ def moto():
 
 
 @pytest.fixture
-def aws(moto):
+def aws(moto, monkeypatch):
     moto.reset()
+    run_workflows_as_glue_does(monkeypatch)
+    evaluate_bucket_policies_as_for_tls_requests(monkeypatch)
     return moto
 
 
@@ -51,13 +54,17 @@ def network(aws):
 
 
 def deploy(aws, landing, *extra: str):
-    return aws.run_cli("scripts.deploy", "--bucket", BUCKET, "--landing", str(landing), *extra)
+    """Deploy as a user would, but without waiting for IAM to settle: moto's IAM is consistent
+    at once (test_the_first_run_waits_for_a_changed_role_to_settle checks the wait)."""
+    return aws.run_cli("scripts.deploy", "--bucket", BUCKET, "--landing", str(landing),
+                       "--iam-settle", "0", *extra)
 
 
 def counts_seed() -> list[list[str] | None]:
-    """Two statements per table for the DDL (drop, create), then one count per table."""
-    return [None] * (2 * len(pipeline.TABLES)) + [[str(100 + i)]
-                                                   for i in range(len(pipeline.TABLES))]
+    """Two statements per catalog table for the DDL (drop, create), then one count per zone
+    table."""
+    return [None] * (2 * len(pipeline.CATALOG_TABLES)) + [[str(100 + i)]
+                                                           for i in range(len(pipeline.TABLES))]
 
 
 # --- a full deploy -----------------------------------------------------------------------------
@@ -147,17 +154,24 @@ def test_workflow_triggers_chain_the_jobs_in_dependency_order(aws, deployed):
     assert {t["Type"] for t in triggers.values()} == {"CONDITIONAL"}
 
 
-def test_athena_ran_the_rendered_ddl_of_all_eight_tables(aws, deployed):
+def test_athena_ran_the_rendered_ddl_of_all_eleven_tables(aws, deployed):
     queries = aws.athena_queries()
-    for table in pipeline.TABLES:
+    for table in pipeline.CATALOG_TABLES:
         assert ddl.statement(ddl.render(table.name, BUCKET, "stedi")) in queries
 
 
-def test_jobs_ran_in_dependency_order_and_the_counts_are_printed(aws, deployed):
+def test_the_workflow_ran_the_jobs_in_dependency_order_and_the_counts_are_printed(aws,
+                                                                                  deployed):
     glue = aws.client("glue")
-    started = {j.name: glue.get_job_runs(JobName=j.name)["JobRuns"][0]["StartedOn"]
-               for j in pipeline.JOBS}
+    [workflow_run] = glue.get_workflow_runs(Name="stedi-lakehouse")["Runs"]
+    runs = {j.name: glue.get_job_runs(JobName=j.name)["JobRuns"] for j in pipeline.JOBS}
+    assert all(len(job_runs) == 1 for job_runs in runs.values())
+    assert {job_runs[0]["Arguments"]["--WORKFLOW_RUN_ID"] for job_runs in runs.values()} == {
+        workflow_run["WorkflowRunId"]}  # started by the workflow's triggers, not by deploy
+    started = {name: job_runs[0]["StartedOn"] for name, job_runs in runs.items()}
     assert sorted(started, key=started.get) == [j.name for j in pipeline.dependency_order()]
+    assert f"workflow stedi-lakehouse run {workflow_run['WorkflowRunId']} started" in (
+        deployed.stdout)
     for position, table in enumerate(pipeline.TABLES):
         assert f"│ {table.name} " in deployed.stdout and f" {100 + position} │" in deployed.stdout
     assert "DPU-hours" in deployed.stdout
@@ -246,7 +260,7 @@ def test_destroy_lists_without_yes_and_removes_it_all_with_it(aws, landing, netw
         Filters=[{"Name": "vpc-id", "Values": [network[0]]}])["VpcEndpoints"]
     assert {e["State"].lower() for e in endpoints} <= {"deleted"}
     drops = [q for q in aws.athena_queries() if q.startswith("DROP TABLE")]
-    assert len(drops) == 2 * len(pipeline.TABLES)  # deploy's drop-and-create, then destroy's
+    assert len(drops) == 2 * len(pipeline.CATALOG_TABLES)  # deploy's, then destroy's
 
 
 def test_destroy_keeps_the_data_without_delete_data(aws, landing):

@@ -1,34 +1,38 @@
 """The one client factory: every boto3 client of the deploy and destroy tools is made here.
 
 Clients honour ``--region``, ``--endpoint-url`` (a moto server, LocalStack, a VPC endpoint) and
-the standard AWS environment and profile. botocore's own retries are switched off and every
-operation goes through ``call_with_throttling_retry``: only throttling is retried, so any other
-error surfaces at once with AWS's own message, and missing credentials become one clear error.
+the standard AWS environment and profile. They retry as AWS's SDKs do in botocore's standard
+mode: throttling, transient server errors (500, 502, 503, 504), request timeouts and dropped
+connections, with jittered exponential backoff. That lives in botocore, so paginators and
+S3 uploads, which call the client underneath, retry too.
+
+``AwsClients.doing`` names what a step is doing; an AWS error inside it becomes one line that
+says which service refused which call, with what code, while doing what, and for AccessDenied
+which permission was missing.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
+from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
+                                 PartialCredentialsError)
 
-from scripts.aws.errors import MissingCredentialsError
+from scripts.aws.errors import AwsCallError, MissingCredentialsError, describe_client_error
 
-THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledException",
-                              "TooManyRequestsException", "RequestLimitExceeded",
-                              "SlowDown", "RequestThrottled"})
-NO_BOTOCORE_RETRIES = Config(retries={"total_max_attempts": 1}, connect_timeout=10,
-                             read_timeout=60)
-T = TypeVar("T")
+RETRY_ATTEMPTS = 10  # the first call and up to nine retries, about a minute of backoff at most
+CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
+                       connect_timeout=10, read_timeout=60)
 # Tag of every resource that deploy creates outside the bucket (role, VPC endpoint): destroy
-# removes only what carries it.
+# removes only what carries it, and deploy changes no role without it unless told to adopt it.
 CREATED_BY_TAG = {"Key": "created-by", "Value": "stedi-deploy"}
+MISSING_CREDENTIALS = ("no AWS credentials found: run `aws configure` (or set AWS_PROFILE, or "
+                       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,18 @@ class AwsTarget:
 
 @dataclass
 class AwsClients:
-    """Lazily made clients for one target, shared by all steps of a run."""
+    """Lazily made clients for one target, shared by all steps of a run.
+
+    ``last_call`` is the (service, operation) of the latest request any client made, recorded
+    by botocore's events, so that an error can name the call that failed even inside a
+    paginator or an upload.
+    """
 
     target: AwsTarget
     session: boto3.Session = field(init=False)
     _clients: dict[str, Any] = field(default_factory=dict, init=False)
     on_new_client: Callable[[Any], None] | None = None
+    last_call: tuple[str, str] = ("", "")
 
     def __post_init__(self) -> None:
         self.session = boto3.Session(profile_name=self.target.profile,
@@ -61,43 +71,34 @@ class AwsClients:
         if service not in self._clients:
             client = self.session.client(service, region_name=self.region,
                                          endpoint_url=self.target.endpoint_url,
-                                         config=NO_BOTOCORE_RETRIES)
+                                         config=CLIENT_CONFIG)
+            client.meta.events.register("before-call.*.*", self._record_call)
             if self.on_new_client:
                 self.on_new_client(client)
-            self._clients[service] = ThrottlingRetryClient(client)
+            self._clients[service] = client
         return self._clients[service]
 
+    def _record_call(self, model: Any, **_: Any) -> None:
+        self.last_call = (model.service_model.service_name, model.name)
 
-class ThrottlingRetryClient:
-    """A boto3 client whose operations retry throttling (attributes such as ``exceptions``,
-    ``meta`` and ``get_paginator`` pass through unchanged)."""
+    @contextmanager
+    def doing(self, activity: str) -> Iterator[None]:
+        """Run a step; an AWS error inside it becomes an AwsCallError of one line."""
+        try:
+            yield
+        except (NoCredentialsError, PartialCredentialsError) as error:
+            raise MissingCredentialsError(MISSING_CREDENTIALS) from error
+        except ClientError as error:
+            raise AwsCallError(describe_client_error(error, activity, self.last_call)) from error
+        except BotoCoreError as error:  # a connection that failed after every retry, say
+            service, operation = self.last_call
+            raise AwsCallError(f"AWS {service} {operation} failed while {activity}: "
+                               f"{one_line(str(error))}") from error
 
-    def __init__(self, client: Any) -> None:
-        self._client = client
 
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._client, name)
-        if name in self._client.meta.method_to_api_mapping:
-            return lambda *args, **kwargs: call_with_throttling_retry(attribute, *args, **kwargs)
-        return attribute
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
-
-
-def call_with_throttling_retry(operation: Callable[..., T], *args: Any, attempts: int = 6,
-                               **kwargs: Any) -> T:
-    """Call a boto3 operation, retrying only throttling errors with jittered backoff."""
-    for attempt in range(attempts):
-        try:
-            return operation(*args, **kwargs)
-        except ClientError as error:
-            if error_code(error) not in THROTTLING_CODES or attempt == attempts - 1:
-                raise
-            time.sleep(min(20.0, 0.5 * 2 ** attempt) * (0.5 + random.random() / 2))
-        except (NoCredentialsError, PartialCredentialsError) as error:
-            raise MissingCredentialsError(
-                "no AWS credentials found: run `aws configure` (or set AWS_PROFILE, or "
-                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)") from error
-    raise AssertionError("unreachable")

@@ -14,12 +14,16 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
+from scripts import pipeline
+
 DRY_RUN_ID = "dry-run"
 
 # Reads that find nothing in a fresh account, as (status, error code).
 NOT_FOUND = {
     ("s3", "HeadBucket"): (404, "404"),
     ("s3", "HeadObject"): (404, "404"),
+    ("s3", "GetBucketPolicy"): (404, "NoSuchBucketPolicy"),
+    ("s3", "GetBucketLifecycleConfiguration"): (404, "NoSuchLifecycleConfiguration"),
     ("iam", "GetRole"): (404, "NoSuchEntity"),
     ("glue", "GetDatabase"): (400, "EntityNotFoundException"),
     ("glue", "GetJob"): (400, "EntityNotFoundException"),
@@ -40,8 +44,12 @@ ANSWERS: dict[tuple[str, str], dict] = {
     ("athena", "StartQueryExecution"): {"QueryExecutionId": DRY_RUN_ID},
     ("athena", "GetQueryExecution"): {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
     ("athena", "GetQueryResults"): {"ResultSet": {"Rows": []}},
-    ("glue", "StartJobRun"): {"JobRunId": DRY_RUN_ID},
-    ("glue", "GetJobRun"): {"JobRun": {"JobRunState": "SUCCEEDED", "ExecutionTime": 0}},
+    ("glue", "StartWorkflowRun"): {"RunId": DRY_RUN_ID},
+    # Every job of the workflow ran and succeeded at once.
+    ("glue", "GetWorkflowRun"): {"Run": {"Status": "COMPLETED", "Graph": {"Nodes": [
+        {"Type": "JOB", "Name": job.name, "JobDetails": {"JobRuns": [
+            {"Id": DRY_RUN_ID, "JobRunState": "SUCCEEDED", "ExecutionTime": 0}]}}
+        for job in pipeline.JOBS]}}},
     ("s3", "ListObjectsV2"): {"Contents": [], "KeyCount": 0, "IsTruncated": False},
 }
 

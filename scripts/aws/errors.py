@@ -1,6 +1,15 @@
 """The errors the deploy and destroy tools raise on purpose. Each message says what to do next;
 the command line prints it as one line and exits with status 2."""
 
+from __future__ import annotations
+
+import re
+
+# How AWS words a refused permission: "... is not authorized to perform: iam:PassRole on ...".
+REFUSED_ACTION = re.compile(r"perform:?\s+([A-Za-z0-9-]+:[A-Za-z0-9*]+)")
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                                 "UnauthorizedAccess", "403"})
+
 
 class DeployError(Exception):
     """Base class: a problem the user can act on."""
@@ -36,3 +45,32 @@ class JobRunFailedError(DeployError):
 
 class WaitTimeoutError(DeployError):
     """Something did not finish within its time limit."""
+
+
+class AwsCallError(DeployError):
+    """AWS refused a call, or could not be reached after every retry."""
+
+
+class ForeignRoleError(DeployError):
+    """The role exists but deploy did not create it, and adopting it was not asked for."""
+
+
+class BucketInOtherRegionError(DeployError):
+    """The bucket exists in another region than the deploy's."""
+
+
+def describe_client_error(error, activity: str, last_call: tuple[str, str]) -> str:
+    """One line for an AWS error: service, call, error code, what was being done, AWS's message,
+    and for a refused permission the action to grant."""
+    details = error.response.get("Error", {})
+    code = details.get("Code", "") or "Unknown"
+    message = " ".join(str(details.get("Message", "") or error).split())
+    service, operation = last_call
+    operation = getattr(error, "operation_name", "") or operation
+    line = f"AWS {service} {operation} {code} while {activity}: {message}"
+    if code in ACCESS_DENIED_CODES:
+        refused = REFUSED_ACTION.search(message)
+        action = refused.group(1) if refused else f"{service}:{operation}"
+        line += (f" (missing permission: {action}; `python -m scripts.deploy "
+                 "--print-deployer-policy` prints every permission deploy needs)")
+    return line

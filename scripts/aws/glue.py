@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
-from scripts.aws.errors import JobRunFailedError
+from scripts.aws.clients import error_code
+from scripts.aws.errors import JobRunFailedError, WaitTimeoutError
 from scripts.aws.waiting import wait_for
 
 RUN_FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR",
                               "EXPIRED"})
+# A workflow run in one of these has nothing more to start.
+WORKFLOW_FINAL_STATES = frozenset({"COMPLETED", "STOPPED", "ERROR"})
+# What create_trigger answers while a trigger of the same name is still being deleted.
+TRIGGER_STILL_DELETING = frozenset({"AlreadyExistsException",
+                                    "ConcurrentModificationException"})
 # What update_trigger may change; a trigger's type or workflow can only be set at creation.
 TRIGGER_UPDATABLE = ("Description", "Schedule", "Actions", "Predicate", "EventBatchingCondition")
 
@@ -75,7 +82,7 @@ def ensure_trigger(glue, definition: dict) -> str:
     if (existing.get("Type"), existing.get("WorkflowName")) != (definition["Type"],
                                                                  definition.get("WorkflowName")):
         glue.delete_trigger(Name=name)
-        glue.create_trigger(**definition)
+        recreate_trigger(glue, definition)
         return "replaced"
     update = {key: definition[key] for key in TRIGGER_UPDATABLE if key in definition}
     if contains(existing, update):
@@ -84,34 +91,101 @@ def ensure_trigger(glue, definition: dict) -> str:
     return "updated"
 
 
-def start_job_run(glue, job_name: str, arguments: dict[str, str]) -> str:
-    return glue.start_job_run(JobName=job_name, Arguments=arguments)["JobRunId"]
+def recreate_trigger(glue, definition: dict, timeout_seconds: float = 120,
+                     first_delay: float = 1.0, sleep: Callable[[float], None] = time.sleep
+                     ) -> None:
+    """Create a trigger whose namesake was just deleted. Glue deletes triggers asynchronously
+    (the old one sits in DELETING for a while), and until it is gone create_trigger answers
+    AlreadyExists or ConcurrentModification: wait for it to go, and retry those."""
+    name = definition["Name"]
+    deadline = time.monotonic() + timeout_seconds
+    delay = first_delay
+    while True:
+        try:
+            glue.get_trigger(Name=name)
+        except glue.exceptions.EntityNotFoundException:
+            try:
+                glue.create_trigger(**definition)
+                return
+            except glue.exceptions.ClientError as error:
+                if error_code(error) not in TRIGGER_STILL_DELETING:
+                    raise
+        if time.monotonic() + delay > deadline:
+            raise WaitTimeoutError(f"Glue trigger {name} was still being deleted after "
+                                   f"{timeout_seconds:.0f} s: run deploy again in a minute")
+        sleep(delay)
+        delay = min(10.0, delay * 2)
 
 
-def wait_for_job_run(glue, job_name: str, run_id: str, timeout_seconds: float,
-                     on_state: Callable[[str], None] = lambda state: None,
-                     first_delay: float = 2.0) -> dict:
-    """Wait for a run to end, reporting each new state; a run that did not succeed raises
-    with Glue's error message and where its logs are."""
-    last_state = [""]
+def log_streams_hint(run: dict) -> str:
+    """Where a failed run's logs are: Glue 5.0 and later name each stream after the run id plus
+    a suffix (<runId>-driver, ...)."""
+    log_group = run.get("LogGroupName", "/aws-glue/jobs")
+    return (f"logs: CloudWatch log group {log_group}/error, streams beginning with "
+            f"{run.get('Id', 'the run id')}")
+
+
+def job_runs_of(workflow_run: dict) -> dict[str, dict]:
+    """The latest run of each job in a workflow run's graph (get_workflow_run IncludeGraph)."""
+    runs = {}
+    for node in workflow_run.get("Graph", {}).get("Nodes", []):
+        if node.get("Type") == "JOB":
+            job_runs = node.get("JobDetails", {}).get("JobRuns", [])
+            if job_runs:
+                runs[node["Name"]] = max(job_runs, key=lambda r: r.get("StartedOn") or 0)
+    return runs
+
+
+def start_workflow_run(glue, workflow_name: str) -> str:
+    return glue.start_workflow_run(Name=workflow_name)["RunId"]
+
+
+def failed_job(job_runs: dict[str, dict]) -> tuple[str, dict] | None:
+    for name, run in job_runs.items():
+        if run.get("JobRunState") in RUN_FINAL_STATES - {"SUCCEEDED"}:
+            return name, run
+    return None
+
+
+def follow_workflow_run(glue, workflow_name: str, run_id: str, job_names: list[str],
+                        timeout_seconds: float,
+                        on_state: Callable[[str, str], None] = lambda job, state: None,
+                        first_delay: float = 5.0) -> dict[str, dict]:
+    """Follow a workflow run until every job in ``job_names`` has succeeded, reporting each
+    job's new states; returns the job runs by job name. The first job run that does not
+    succeed raises with Glue's message and where its logs are: the jobs after it never start.
+    """
+    seen: dict[str, str] = {}
 
     def poll() -> dict:
-        run = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
-        if run["JobRunState"] != last_state[0]:
-            last_state[0] = run["JobRunState"]
-            on_state(run["JobRunState"])
+        run = glue.get_workflow_run(Name=workflow_name, RunId=run_id, IncludeGraph=True)["Run"]
+        for name, job_run in job_runs_of(run).items():
+            if seen.get(name) != job_run.get("JobRunState"):
+                seen[name] = job_run.get("JobRunState")
+                on_state(name, seen[name])
         return run
 
-    run = wait_for(poll, lambda r: r["JobRunState"] in RUN_FINAL_STATES,
-                   what=f"Glue job {job_name} (run {run_id})", timeout_seconds=timeout_seconds,
-                   first_delay=first_delay, max_delay=30.0)
-    if run["JobRunState"] != "SUCCEEDED":
-        log_group = run.get("LogGroupName", "/aws-glue/jobs")
+    def finished(run: dict) -> bool:
+        job_runs = job_runs_of(run)
+        return (failed_job(job_runs) is not None
+                or all(job_runs.get(n, {}).get("JobRunState") == "SUCCEEDED" for n in job_names)
+                or run.get("Status") in WORKFLOW_FINAL_STATES)
+
+    run = wait_for(poll, finished, what=f"Glue workflow {workflow_name} (run {run_id})",
+                   timeout_seconds=timeout_seconds, first_delay=first_delay, max_delay=30.0)
+    job_runs = job_runs_of(run)
+    failure = failed_job(job_runs)
+    if failure:
+        name, job_run = failure
         raise JobRunFailedError(
-            f"Glue job {job_name} {run['JobRunState']}: "
-            f"{run.get('ErrorMessage', 'no error message')} (logs: CloudWatch log group "
-            f"{log_group}/error, stream {run_id})")
-    return run
+            f"Glue job {name} {job_run['JobRunState']}: "
+            f"{job_run.get('ErrorMessage', 'no error message')} ({log_streams_hint(job_run)})")
+    never_ran = [n for n in job_names if job_runs.get(n, {}).get("JobRunState") != "SUCCEEDED"]
+    if never_ran:
+        raise JobRunFailedError(
+            f"Glue workflow {workflow_name} run {run_id} ended {run.get('Status')} without "
+            f"running {', '.join(never_ran)}: see the workflow's run in the Glue console")
+    return job_runs
 
 
 def delete_if_present(delete: Callable[..., object], not_found: type[Exception],

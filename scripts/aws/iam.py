@@ -1,11 +1,11 @@
-"""IAM: the service role that Glue assumes to run the jobs."""
+"""IAM: the service role that Glue assumes to run the jobs, and its least-privilege policies."""
 
 from __future__ import annotations
 
 import json
 
 from scripts.aws.clients import CREATED_BY_TAG
-from scripts.aws.errors import RoleNotFoundError
+from scripts.aws.errors import ForeignRoleError, RoleNotFoundError
 
 GLUE_TRUST_POLICY = {
     "Version": "2012-10-17",
@@ -14,6 +14,14 @@ GLUE_TRUST_POLICY = {
 }
 S3_POLICY_NAME = "stedi-s3-access"
 GLUE_POLICY_NAME = "stedi-glue-access"
+# What the jobs' catalog updates call (glueparquet sink with enableUpdateCatalog): read the
+# database and table, create the table if absent, update its schema and location, and the
+# partition calls the sink makes for partitioned tables.
+JOB_CATALOG_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:CreateTable",
+                       "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions",
+                       "glue:BatchGetPartition", "glue:BatchCreatePartition"]
+# Glue publishes its job metrics (--enable-metrics) in this CloudWatch namespace.
+GLUE_METRICS_NAMESPACE = "Glue"
 
 
 def s3_access_policy(bucket: str) -> dict:
@@ -31,23 +39,28 @@ def s3_access_policy(bucket: str) -> dict:
     }
 
 
-def glue_access_policy() -> dict:
-    """What a Glue job needs besides the lake: the Data Catalog, its logs and metrics."""
+def catalog_resources(region: str, account: str, database: str) -> list[str]:
+    """The catalog, the lake's database and its tables: Glue checks all three for a table
+    call."""
+    prefix = f"arn:aws:glue:{region}:{account}"
+    return [f"{prefix}:catalog", f"{prefix}:database/{database}",
+            f"{prefix}:table/{database}/*"]
+
+
+def glue_access_policy(region: str, account: str, database: str) -> dict:
+    """What a Glue job needs besides the lake: its database's tables in the Data Catalog, its
+    logs, its metrics; each on the narrowest resource that works."""
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "DataCatalog", "Effect": "Allow",
-             "Action": ["glue:GetDatabase", "glue:GetDatabases", "glue:CreateDatabase",
-                        "glue:GetTable", "glue:GetTables", "glue:CreateTable",
-                        "glue:UpdateTable", "glue:DeleteTable", "glue:GetPartitions",
-                        "glue:BatchCreatePartition", "glue:GetUserDefinedFunctions"],
-             "Resource": "*"},
+            {"Sid": "TheLakesCatalogTables", "Effect": "Allow", "Action": JOB_CATALOG_ACTIONS,
+             "Resource": catalog_resources(region, account, database)},
             {"Sid": "JobLogs", "Effect": "Allow",
-             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                        "logs:AssociateKmsKey"],
-             "Resource": ["arn:aws:logs:*:*:log-group:/aws-glue/*"]},
+             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": [f"arn:aws:logs:{region}:{account}:log-group:/aws-glue/*"]},
             {"Sid": "JobMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"],
-             "Resource": "*"},
+             "Resource": "*",  # PutMetricData has no resource type; the namespace narrows it
+             "Condition": {"StringEquals": {"cloudwatch:namespace": GLUE_METRICS_NAMESPACE}}},
         ],
     }
 
@@ -61,34 +74,63 @@ def role_arn(iam, role_name: str) -> str:
             "--role-name with an existing Glue service role") from error
 
 
-def ensure_glue_role(iam, role_name: str, bucket: str) -> tuple[str, bool]:
-    """Create or update the role and its two inline policies; returns (ARN, created)."""
+def created_by_deploy(iam, role_name: str) -> bool:
+    return CREATED_BY_TAG in iam.list_role_tags(RoleName=role_name)["Tags"]
+
+
+def ensure_glue_role(iam, role_name: str, policies: dict[str, dict],
+                     adopt: bool = False) -> tuple[str, bool]:
+    """Create the role, or update one that deploy created (or that ``adopt`` hands over), and
+    put its inline ``policies`` (name: document); returns (ARN, created).
+
+    A role that deploy did not create belongs to someone else: its trust policy and inline
+    policies are not rewritten unless the user adopts it explicitly.
+    """
     trust = json.dumps(GLUE_TRUST_POLICY)
     try:
         arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
-        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
-        created = False
     except iam.exceptions.NoSuchEntityException:
         arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust,
                               Description="Runs the STEDI lakehouse Glue jobs",
                               Tags=[CREATED_BY_TAG])["Role"]["Arn"]
         created = True
-    iam.put_role_policy(RoleName=role_name, PolicyName=S3_POLICY_NAME,
-                        PolicyDocument=json.dumps(s3_access_policy(bucket)))
-    iam.put_role_policy(RoleName=role_name, PolicyName=GLUE_POLICY_NAME,
-                        PolicyDocument=json.dumps(glue_access_policy()))
+    else:
+        if not adopt and not created_by_deploy(iam, role_name):
+            raise ForeignRoleError(
+                f"IAM role {role_name} exists and was not created by deploy: pass --adopt-role "
+                "to let deploy rewrite its trust policy and add its policies, or choose another "
+                "--role-name")
+        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
+        created = False
+    for name, document in policies.items():
+        iam.put_role_policy(RoleName=role_name, PolicyName=name,
+                            PolicyDocument=json.dumps(document))
     return arn, created
 
 
 def delete_created_role(iam, role_name: str) -> bool:
-    """Delete the role only if deploy created it (tagged); False if absent or not ours."""
+    """Delete the role only if deploy created it (tagged); False if absent or not ours.
+
+    IAM refuses to delete a role that still has policies or instance profiles (DeleteConflict),
+    so whatever someone attached to it since is detached first; the managed policies
+    themselves stay.
+    """
     try:
-        tags = iam.list_role_tags(RoleName=role_name)["Tags"]
+        ours = created_by_deploy(iam, role_name)
     except iam.exceptions.NoSuchEntityException:
         return False
-    if CREATED_BY_TAG not in tags:
+    if not ours:
         return False
-    for policy in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
-        iam.delete_role_policy(RoleName=role_name, PolicyName=policy)
+    for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role_name):
+        for policy in page["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=role_name, PolicyArn=policy["PolicyArn"])
+    for page in iam.get_paginator("list_role_policies").paginate(RoleName=role_name):
+        for name in page["PolicyNames"]:
+            iam.delete_role_policy(RoleName=role_name, PolicyName=name)
+    for page in iam.get_paginator("list_instance_profiles_for_role").paginate(
+            RoleName=role_name):
+        for profile in page["InstanceProfiles"]:
+            iam.remove_role_from_instance_profile(
+                InstanceProfileName=profile["InstanceProfileName"], RoleName=role_name)
     iam.delete_role(RoleName=role_name)
     return True

@@ -1,4 +1,5 @@
-"""S3: the lake bucket (private, encrypted) and uploads that skip unchanged files."""
+"""S3: the lake bucket (private, encrypted, TLS only, scratch prefixes expiring) and uploads
+that skip unchanged files."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from scripts.aws.clients import error_code
-from scripts.aws.errors import BucketOwnedByOtherAccountError
+from scripts.aws.errors import BucketInOtherRegionError, BucketOwnedByOtherAccountError
 
 # Stored with every uploaded file, so that a re-deploy can tell unchanged files without trusting
 # ETags (a multipart upload's ETag is not the file's MD5).
@@ -24,26 +25,92 @@ DEFAULT_ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgo
                                  "BucketKeyEnabled": True}]}
 
 
-def bucket_state(s3, bucket: str) -> str:
-    """'yours', 'absent' or 'foreign' (exists in another account, or you may not use it)."""
+def bucket_state(s3, bucket: str, account: str) -> tuple[str, str | None]:
+    """('yours', its region), ('absent', None) or ('foreign', None): a bucket of another
+    account, or one these credentials may not use.
+
+    HeadBucket with ExpectedBucketOwner: S3 answers 403 for a bucket of another account even
+    where that account lets you read it. The bucket's region comes from S3's answer, because
+    botocore follows a redirect to another region silently.
+    """
     try:
-        s3.head_bucket(Bucket=bucket)
-        return "yours"
+        answer = s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
     except ClientError as error:
         if error_code(error) in ("404", "NoSuchBucket", "NotFound"):
-            return "absent"
+            return "absent", None
         if error_code(error) in ("403", "AccessDenied", "Forbidden"):
-            return "foreign"
+            return "foreign", None
         raise
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return "yours", answer.get("BucketRegion") or headers.get("x-amz-bucket-region")
 
 
-def ensure_bucket(s3, bucket: str, region: str) -> bool:
-    """Create the bucket if absent, then make it private and encrypted. True if created."""
-    state = bucket_state(s3, bucket)
+def tls_only_policy(bucket: str) -> dict:
+    """Refuse every request to the bucket that does not use TLS (Security Hub control S3.5)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyRequestsWithoutTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+
+
+def with_tls_only(existing: dict | None, bucket: str) -> dict:
+    """The bucket's policy with the TLS-only statement in it; other statements are kept."""
+    ours = tls_only_policy(bucket)["Statement"][0]
+    policy = existing or {"Version": "2012-10-17", "Statement": []}
+    others = [s for s in policy.get("Statement", []) if s.get("Sid") != ours["Sid"]]
+    return {**policy, "Statement": [*others, ours]}
+
+
+def expiry_rules(prefixes: dict[str, int]) -> list[dict]:
+    """Lifecycle rules that delete what deploy's scratch prefixes hold after so many days, and
+    incomplete multipart uploads anywhere after a week."""
+    rules = [{"ID": f"stedi-expire-{prefix.strip('/')}", "Status": "Enabled",
+              "Filter": {"Prefix": prefix}, "Expiration": {"Days": days}}
+             for prefix, days in prefixes.items()]
+    rules.append({"ID": "stedi-abort-incomplete-uploads", "Status": "Enabled",
+                  "Filter": {"Prefix": ""},
+                  "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}})
+    return rules
+
+
+def ensure_expiry(s3, bucket: str, prefixes: dict[str, int]) -> None:
+    """Put deploy's lifecycle rules, keeping every rule of the bucket that is not deploy's
+    (PutBucketLifecycleConfiguration replaces the whole configuration)."""
+    try:
+        existing = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    except ClientError as error:
+        if error_code(error) != "NoSuchLifecycleConfiguration":
+            raise
+        existing = []
+    ours = expiry_rules(prefixes)
+    kept = [rule for rule in existing if not rule.get("ID", "").startswith("stedi-")]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket,
+                                          LifecycleConfiguration={"Rules": kept + ours})
+
+
+def ensure_tls_only(s3, bucket: str) -> None:
+    try:
+        existing = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except ClientError as error:
+        if error_code(error) != "NoSuchBucketPolicy":
+            raise
+        existing = None
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(with_tls_only(existing, bucket)))
+
+
+def ensure_bucket(s3, bucket: str, region: str, account: str,
+                  expiring_prefixes: dict[str, int]) -> bool:
+    """Create the bucket if absent, then make it private, encrypted and TLS-only, with deploy's
+    scratch prefixes expiring. True if created."""
+    state, bucket_region = bucket_state(s3, bucket, account)
     if state == "foreign":
         raise BucketOwnedByOtherAccountError(
             f"bucket {bucket} belongs to another AWS account (or your credentials may not use "
             "it): choose another --bucket name")
+    if state == "yours" and bucket_region and bucket_region != region:
+        raise BucketInOtherRegionError(
+            f"bucket {bucket} is in {bucket_region}, not {region}: pass --region "
+            f"{bucket_region}, or choose another --bucket name")
     created = state == "absent"
     if created:
         location = {} if region == "us-east-1" else {
@@ -58,6 +125,8 @@ def ensure_bucket(s3, bucket: str, region: str) -> bool:
                                PublicAccessBlockConfiguration=BLOCK_ALL_PUBLIC_ACCESS)
     s3.put_bucket_encryption(Bucket=bucket,
                              ServerSideEncryptionConfiguration=DEFAULT_ENCRYPTION)
+    ensure_tls_only(s3, bucket)
+    ensure_expiry(s3, bucket, expiring_prefixes)
     return created
 
 

@@ -1,0 +1,76 @@
+"""The least-privilege IAM policy of whoever runs deploy and destroy
+(`python -m scripts.deploy --print-deployer-policy`).
+
+Every statement is scoped to what deploy names: the bucket, the role, the database and its
+tables, the five jobs, the workflow and its triggers, Athena's primary workgroup. Athena runs
+the DDL with the caller's own Glue and S3 permissions, hence the table and bucket actions.
+"""
+
+from __future__ import annotations
+
+from scripts import pipeline
+from scripts.aws.iam import catalog_resources
+
+GLUE_SERVICE = "glue.amazonaws.com"
+
+
+def deployer_policy(bucket: str, database: str, role_name: str, workflow: str, region: str,
+                    account: str, vpc: bool) -> dict:
+    glue = f"arn:aws:glue:{region}:{account}"
+    statements = [
+        {"Sid": "TheLakeBucket", "Effect": "Allow",
+         "Action": ["s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket",
+                    "s3:GetBucketLocation", "s3:PutBucketPublicAccessBlock",
+                    "s3:PutEncryptionConfiguration", "s3:GetBucketPolicy",
+                    "s3:PutBucketPolicy", "s3:GetLifecycleConfiguration",
+                    "s3:PutLifecycleConfiguration"],
+         "Resource": [f"arn:aws:s3:::{bucket}"]},
+        {"Sid": "TheLakeObjects", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": [f"arn:aws:s3:::{bucket}/*"]},
+        {"Sid": "TheGlueServiceRole", "Effect": "Allow",
+         "Action": ["iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:ListRoleTags",
+                    "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:GetRolePolicy",
+                    "iam:ListRolePolicies", "iam:DeleteRolePolicy",
+                    "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy",
+                    "iam:ListInstanceProfilesForRole", "iam:DeleteRole"],
+         "Resource": [f"arn:aws:iam::{account}:role/{role_name}"]},
+        {"Sid": "PassTheRoleToGlueOnly", "Effect": "Allow", "Action": ["iam:PassRole"],
+         "Resource": [f"arn:aws:iam::{account}:role/{role_name}"],
+         "Condition": {"StringEquals": {"iam:PassedToService": GLUE_SERVICE}}},
+        {"Sid": "InstanceProfilesOfTheRoleOnDestroy", "Effect": "Allow",
+         "Action": ["iam:RemoveRoleFromInstanceProfile"],
+         "Resource": [f"arn:aws:iam::{account}:instance-profile/*"]},
+        {"Sid": "TheCatalogDatabaseAndTables", "Effect": "Allow",
+         "Action": ["glue:GetDatabase", "glue:CreateDatabase", "glue:DeleteDatabase",
+                    "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:DeleteTable",
+                    "glue:UpdateTable", "glue:GetPartitions"],
+         "Resource": catalog_resources(region, account, database)},
+        {"Sid": "TheJobs", "Effect": "Allow",
+         "Action": ["glue:GetJob", "glue:CreateJob", "glue:UpdateJob", "glue:DeleteJob",
+                    "glue:GetJobRun", "glue:GetJobRuns"],
+         "Resource": [f"{glue}:job/{job.name}" for job in pipeline.JOBS]},
+        {"Sid": "TheWorkflowAndItsTriggers", "Effect": "Allow",
+         "Action": ["glue:GetWorkflow", "glue:CreateWorkflow", "glue:DeleteWorkflow",
+                    "glue:StartWorkflowRun", "glue:GetWorkflowRun", "glue:GetTrigger",
+                    "glue:CreateTrigger", "glue:UpdateTrigger", "glue:DeleteTrigger"],
+         "Resource": [f"{glue}:workflow/{workflow}", f"{glue}:trigger/{workflow}-*"]},
+        {"Sid": "AthenaForTheDdlAndCounts", "Effect": "Allow",
+         "Action": ["athena:StartQueryExecution", "athena:GetQueryExecution",
+                    "athena:GetQueryResults"],
+         "Resource": [f"arn:aws:athena:{region}:{account}:workgroup/primary"]},
+    ]
+    if vpc:
+        statements += [
+            {"Sid": "FindTheVpcAndItsEndpoint", "Effect": "Allow",
+             "Action": ["ec2:DescribeVpcs", "ec2:DescribeRouteTables",
+                        "ec2:DescribeVpcEndpoints"],
+             "Resource": "*"},  # Describe calls support no resource-level permissions
+            {"Sid": "TheS3GatewayEndpoint", "Effect": "Allow",
+             "Action": ["ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint",
+                        "ec2:DeleteVpcEndpoints", "ec2:CreateTags"],
+             "Resource": [f"arn:aws:ec2:{region}:{account}:vpc-endpoint/*",
+                          f"arn:aws:ec2:{region}:{account}:vpc/*",
+                          f"arn:aws:ec2:{region}:{account}:route-table/*"]},
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
