@@ -166,7 +166,7 @@ destroy: $(STAMP)
 		$(DESTROY_ARGS)
 
 moto-server: $(STAMP)
-	$(VENV)/bin/moto_server -H 127.0.0.1 -p 5000
+	$(PY) -m scripts.dev.moto_server --port 5000
 
 ddl: $(STAMP)
 	@test -n "$(BUCKET)" || { echo "error: give the bucket as BUCKET=name" >&2; exit 2; }

@@ -16,8 +16,9 @@ from moto.glue.models import FakeJobRun
 from scripts import ddl, pipeline
 from scripts.deploy import DEFAULT_ROLE, SCRIPTS_PREFIX, DeployConfig, trigger_definitions
 from scripts.sample_data.generator import generate
-from tests.moto_server import (REGION, MotoServer, evaluate_bucket_policies_as_for_tls_requests,
-                               relative_files, run_workflows_as_glue_does)
+from scripts.dev.moto_server import (evaluate_bucket_policies_as_for_tls_requests,
+                                     run_workflows_as_glue_does)
+from tests.moto_server import ACCOUNT, REGION, MotoServer, relative_files
 from tests.support import REPO_ROOT
 
 BUCKET = "stedi-demo"
@@ -33,8 +34,8 @@ def moto():
 @pytest.fixture
 def aws(moto, monkeypatch):
     moto.reset()
-    run_workflows_as_glue_does(monkeypatch)
-    evaluate_bucket_policies_as_for_tls_requests(monkeypatch)
+    run_workflows_as_glue_does(monkeypatch.setattr, region=REGION)
+    evaluate_bucket_policies_as_for_tls_requests(monkeypatch.setattr)
     return moto
 
 
@@ -338,3 +339,105 @@ def test_a_failed_athena_query_raises_with_athenas_reason(aws, landing, monkeypa
     result = deploy(aws, landing, "--create-role")
     assert_one_line_error(result, "Athena query FAILED: line 1:8: mismatched input")
     assert aws.client("glue").list_jobs()["JobNames"] == []
+
+
+# --- the security baseline and what deploy refuses ------------------------------------------------
+
+def test_bucket_refuses_requests_without_tls_and_expires_deploys_scratch_files(aws, deployed):
+    s3 = aws.client("s3")
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    assert policy["Statement"] == [{
+        "Sid": "DenyRequestsWithoutTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
+    assert {(r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules.values()
+            if "Expiration" in r} == {("athena_results/", 7), ("glue_temp/", 7)}
+    assert rules["stedi-abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 7}
+
+
+def test_a_bucket_policy_and_lifecycle_rules_of_the_owner_are_kept(aws, landing):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    theirs = {"Sid": "TheirAuditRole", "Effect": "Allow",
+              "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "s3:GetObject",
+              "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17",
+                                                           "Statement": [theirs]}))
+    their_rule = {"ID": "archive-old-landing", "Status": "Enabled",
+                  "Filter": {"Prefix": "customer/landing/"}, "Expiration": {"Days": 400}}
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET,
+                                          LifecycleConfiguration={"Rules": [their_rule]})
+    for _ in range(2):  # and a second deploy adds nothing twice
+        assert deploy(aws, landing, "--create-role", "--no-run").returncode == 0
+    statements = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+    assert [s["Sid"] for s in statements] == ["TheirAuditRole", "DenyRequestsWithoutTls"]
+    rules = [r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]]
+    assert sorted(rules) == sorted(["archive-old-landing", "stedi-expire-athena_results",
+                                    "stedi-expire-glue_temp", "stedi-abort-incomplete-uploads"])
+
+
+def test_the_role_has_the_console_friendly_name_and_scoped_policies(aws, deployed):
+    iam = aws.client("iam")
+    assert DEFAULT_ROLE.startswith("AWSGlueServiceRole")
+    glue_policy = iam.get_role_policy(RoleName=DEFAULT_ROLE,
+                                      PolicyName="stedi-glue-access")["PolicyDocument"]
+    catalog = glue_policy["Statement"][0]
+    prefix = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    assert catalog["Resource"] == [f"{prefix}:catalog", f"{prefix}:database/stedi",
+                                   f"{prefix}:table/stedi/*"]
+    assert glue_policy["Statement"][1]["Resource"] == [
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/*"]
+
+
+def test_a_role_deploy_did_not_create_is_refused_unless_adopted(aws, landing):
+    iam = aws.client("iam")
+    theirs = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "ec2.amazonaws.com"}}]}
+    iam.create_role(RoleName=DEFAULT_ROLE, AssumeRolePolicyDocument=json.dumps(theirs))
+    result = deploy(aws, landing, "--create-role", "--no-run")
+    assert_one_line_error(result, f"IAM role {DEFAULT_ROLE} exists and was not created by deploy: "
+                                  "pass --adopt-role")
+    role = iam.get_role(RoleName=DEFAULT_ROLE)["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "ec2.amazonaws.com"}
+    assert iam.list_role_policies(RoleName=DEFAULT_ROLE)["PolicyNames"] == []
+    adopted = deploy(aws, landing, "--create-role", "--adopt-role", "--no-run")
+    assert adopted.returncode == 0, adopted.stderr
+    assert sorted(iam.list_role_policies(RoleName=DEFAULT_ROLE)["PolicyNames"]) == [
+        "stedi-glue-access", "stedi-s3-access"]
+
+
+def test_a_bucket_in_another_region_is_refused_before_anything_is_made(aws, landing):
+    aws.client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={
+        "LocationConstraint": "eu-west-1"})
+    result = deploy(aws, landing, "--create-role")
+    assert_one_line_error(result, f"bucket {BUCKET} is in eu-west-1, not {REGION}: pass "
+                                  "--region eu-west-1")
+    assert aws.client("iam").list_roles()["Roles"] == []
+    assert aws.client("glue").get_databases()["DatabaseList"] == []
+
+
+def test_destroy_detaches_a_managed_policy_someone_attached_and_keeps_the_policy(aws, landing):
+    assert deploy(aws, landing, "--create-role", "--no-run").returncode == 0
+    iam = aws.client("iam")
+    arn = iam.create_policy(PolicyName="extra", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets",
+                                                "Resource": "*"}]}))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=DEFAULT_ROLE, PolicyArn=arn)
+    result = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert iam.list_roles()["Roles"] == []
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 0
+
+
+def test_the_first_run_waits_for_a_changed_role_to_settle(aws, landing):
+    aws.seed_athena_results(counts_seed())
+    result = aws.run_cli("scripts.deploy", "--bucket", BUCKET, "--landing", str(landing),
+                         "--create-role", "--iam-settle", "10")
+    assert result.returncode == 0, result.stderr
+    waited = [line for line in result.stdout.splitlines() if "for the role's change" in line]
+    assert len(waited) == 1 and int(waited[0].split()[1]) > 0
+    assert result.stdout.index(waited[0]) < result.stdout.index("workflow stedi-lakehouse run")

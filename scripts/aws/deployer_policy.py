@@ -45,7 +45,9 @@ def deployer_policy(bucket: str, database: str, role_name: str, workflow: str, r
          "Action": ["glue:GetDatabase", "glue:CreateDatabase", "glue:DeleteDatabase",
                     "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:DeleteTable",
                     "glue:UpdateTable", "glue:GetPartitions"],
-         "Resource": catalog_resources(region, account, database)},
+         # DeleteDatabase deletes the database's functions too, so IAM checks those as well.
+         "Resource": [*catalog_resources(region, account, database),
+                      f"{glue}:userDefinedFunction/{database}/*"]},
         {"Sid": "TheJobs", "Effect": "Allow",
          "Action": ["glue:GetJob", "glue:CreateJob", "glue:UpdateJob", "glue:DeleteJob",
                     "glue:GetJobRun", "glue:GetJobRuns"],

@@ -1,0 +1,100 @@
+"""The IAM and bucket policies deploy builds, checked offline with parliament (duo-labs' IAM
+policy linter, which knows every action's resource types and condition keys) and for the
+scoping that the AWS documentation asks for. These are the exact documents deploy sends."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from scripts import pipeline
+from scripts.aws import iam, s3
+from scripts.aws.deployer_policy import deployer_policy
+from tests.support import REPO_ROOT
+
+with warnings.catch_warnings():  # parliament imports the deprecated pkg_resources
+    warnings.simplefilter("ignore")
+    from parliament import analyze_policy_string
+
+ACCOUNT, REGION, BUCKET, DATABASE = "123456789012", "eu-west-1", "stedi-demo", "stedi"
+ROLE = "AWSGlueServiceRole-stedi"
+
+
+def findings(policy: dict) -> list[tuple[str, object]]:
+    return [(f.issue, f.detail) for f in analyze_policy_string(json.dumps(policy)).findings]
+
+
+POLICIES = {
+    "role: s3": iam.s3_access_policy(BUCKET),
+    "role: glue": iam.glue_access_policy(REGION, ACCOUNT, DATABASE),
+    "deployer": deployer_policy(BUCKET, DATABASE, ROLE, "stedi-lakehouse", REGION, ACCOUNT,
+                                vpc=False),
+    "deployer with a VPC": deployer_policy(BUCKET, DATABASE, ROLE, "stedi-lakehouse", REGION,
+                                           ACCOUNT, vpc=True),
+    "deployer, unscoped": deployer_policy("*", DATABASE, ROLE, "stedi-lakehouse", "*", "*",
+                                          vpc=True),
+    "bucket: TLS only": s3.tls_only_policy(BUCKET),
+}
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_parliament_finds_nothing_in_the_policies_deploy_builds(name):
+    assert findings(POLICIES[name]) == []
+
+
+def test_parliament_does_find_a_resource_that_does_not_fit_its_action():
+    """Guards the test above: the linter really checks resources against actions."""
+    wrong = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "glue:DeleteDatabase",
+        "Resource": f"arn:aws:glue:{REGION}:{ACCOUNT}:database/{DATABASE}"}]}
+    assert [issue for issue, _ in findings(wrong)] == ["RESOURCE_MISMATCH"]
+
+
+def test_the_jobs_catalog_access_is_their_database_only_and_deletes_nothing():
+    [catalog, logs, metrics] = iam.glue_access_policy(REGION, ACCOUNT, DATABASE)["Statement"]
+    prefix = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    assert catalog["Resource"] == [f"{prefix}:catalog", f"{prefix}:database/{DATABASE}",
+                                   f"{prefix}:table/{DATABASE}/*"]
+    assert not any("Delete" in action or "CreateDatabase" in action
+                   for action in catalog["Action"])
+    assert logs["Resource"] == [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/*"]
+    assert "logs:AssociateKmsKey" not in logs["Action"]
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+
+
+def test_the_deployer_may_pass_the_role_to_glue_only():
+    statements = POLICIES["deployer"]["Statement"]
+    [passing] = [s for s in statements if "iam:PassRole" in s["Action"]]
+    assert passing["Resource"] == [f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}
+    actions = {a for s in statements for a in s["Action"]}
+    assert {"iam:TagRole", "glue:StartWorkflowRun", "glue:GetWorkflowRun"} <= actions
+    assert not any(a.startswith("ec2:") for a in actions)  # only with --vpc-id
+    job_resources = next(s["Resource"] for s in statements if "glue:CreateJob" in s["Action"])
+    assert job_resources == [f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{j.name}"
+                             for j in pipeline.JOBS]
+
+
+def print_policy(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scripts.deploy", "--print-deployer-policy",
+                           *arguments], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120, env={"PATH": "/usr/bin:/bin", "AWS_CONFIG_FILE": "/none",
+                                            "AWS_SHARED_CREDENTIALS_FILE": "/none"})
+
+
+def test_print_deployer_policy_needs_no_credentials_and_prints_the_policy():
+    result = print_policy("--bucket", BUCKET, "--region", REGION, "--vpc-id", "vpc-1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == deployer_policy(BUCKET, DATABASE, ROLE,
+                                                        "stedi-lakehouse", REGION, "*", vpc=True)
+
+
+def test_print_deployer_policy_without_a_bucket_says_the_policy_is_unscoped():
+    result = print_policy()
+    assert result.returncode == 0, result.stderr
+    assert "pass them to scope it" in result.stderr
+    assert findings(json.loads(result.stdout)) == []
