@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                       "(add --delete-data to delete them)")
             return 0
         for removal in removals:
-            removal.remove()
+            with aws.doing(f"removing {removal.description}"):
+                removal.remove()
             print(f"✓ removed {removal.description}", flush=True)
     except (CliError, DeployError) as error:
         fail(str(error))

@@ -441,3 +441,14 @@ def test_the_first_run_waits_for_a_changed_role_to_settle(aws, landing):
     waited = [line for line in result.stdout.splitlines() if "for the role's change" in line]
     assert len(waited) == 1 and int(waited[0].split()[1]) > 0
     assert result.stdout.index(waited[0]) < result.stdout.index("workflow stedi-lakehouse run")
+
+
+def test_an_aws_error_in_destroy_is_one_line_too(aws, monkeypatch):
+    other = aws.client("s3")
+    other.meta.events.register("before-send.*.*", lambda request, **_: request.headers.
+                               __setitem__("x-moto-account-id", "111111111111"))
+    other.create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "false")  # read by the server
+    result = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes")
+    assert_one_line_error(result, "AWS s3 ListObjectsV2 AccessDenied while removing "
+                                  f"s3://{BUCKET}/glue_scripts/ (deploy's files)")
