@@ -235,11 +235,11 @@ def deploy_role(aws: AwsClients, config: DeployConfig, account: str) -> tuple[st
     """The role's ARN, and when (time.monotonic) deploy last changed it, or None."""
     if config.create_role:
         with aws.doing(f"creating or updating IAM role {config.role_name}"):
-            arn, created = iam.ensure_glue_role(aws("iam"), config.role_name,
+            arn, outcome = iam.ensure_glue_role(aws("iam"), config.role_name,
                                                 role_policies(config, aws.region, account),
                                                 adopt=config.adopt_role)
-        say(f"✓ role {config.role_name} {'created' if created else 'updated'}")
-        return arn, time.monotonic()
+        say(f"✓ role {config.role_name} {outcome}")
+        return arn, (None if outcome == "unchanged" else time.monotonic())
     with aws.doing(f"reading IAM role {config.role_name}"):
         arn = iam.role_arn(aws("iam"), config.role_name)
     say(f"✓ role {config.role_name} exists")

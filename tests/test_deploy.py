@@ -18,7 +18,7 @@ from scripts.deploy import DEFAULT_ROLE, SCRIPTS_PREFIX, DeployConfig, trigger_d
 from scripts.sample_data.generator import generate
 from scripts.dev.moto_server import (evaluate_bucket_policies_as_for_tls_requests,
                                      run_workflows_as_glue_does)
-from tests.moto_server import ACCOUNT, REGION, MotoServer, relative_files
+from tests.moto_server import ACCOUNT, REGION, FlakyProxy, MotoServer, relative_files
 from tests.support import REPO_ROOT
 
 BUCKET = "stedi-demo"
@@ -441,6 +441,12 @@ def test_the_first_run_waits_for_a_changed_role_to_settle(aws, landing):
     waited = [line for line in result.stdout.splitlines() if "for the role's change" in line]
     assert len(waited) == 1 and int(waited[0].split()[1]) > 0
     assert result.stdout.index(waited[0]) < result.stdout.index("workflow stedi-lakehouse run")
+    aws.seed_athena_results(counts_seed())
+    again = aws.run_cli("scripts.deploy", "--bucket", BUCKET, "--landing", str(landing),
+                        "--create-role", "--iam-settle", "10")
+    assert again.returncode == 0, again.stderr
+    assert f"role {DEFAULT_ROLE} unchanged" in again.stdout
+    assert "for the role's change" not in again.stdout  # nothing changed: nothing to wait for
 
 
 def test_an_aws_error_in_destroy_is_one_line_too(aws, monkeypatch):
@@ -452,3 +458,22 @@ def test_an_aws_error_in_destroy_is_one_line_too(aws, monkeypatch):
     result = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes")
     assert_one_line_error(result, "AWS s3 ListObjectsV2 AccessDenied while removing "
                                   f"s3://{BUCKET}/glue_scripts/ (deploy's files)")
+
+
+def test_deploy_and_destroy_survive_server_errors_and_dropped_connections(aws, landing):
+    """Through a proxy that answers 503 to, or drops the connection of, the first call of
+    several operations, among them an upload, a paginated listing and IAM, Glue and Athena
+    calls: botocore's standard retries carry every one of them."""
+    flaky = {"PutObject", "ListObjectsV2", "CreateRole", "CreateJob", "StartQueryExecution",
+             "CreateTrigger"}
+    dropped = {"HeadObject", "GetDatabase"}
+    with FlakyProxy(aws.url, fail_with_503=flaky, drop_connection=dropped) as proxy:
+        deployed = aws.run_cli("scripts.deploy", "--bucket", BUCKET, "--landing", str(landing),
+                               "--create-role", "--no-run", endpoint_url=proxy.url)
+        assert deployed.returncode == 0, deployed.stderr
+        destroyed = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes", "--delete-data",
+                                endpoint_url=proxy.url)
+        assert destroyed.returncode == 0, destroyed.stderr
+    assert sorted(proxy.injected) == sorted([(kind, "503") for kind in flaky]
+                                            + [(kind, "dropped") for kind in dropped])
+    assert aws.client("s3").list_buckets()["Buckets"] == []

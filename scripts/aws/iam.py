@@ -78,34 +78,48 @@ def created_by_deploy(iam, role_name: str) -> bool:
     return CREATED_BY_TAG in iam.list_role_tags(RoleName=role_name)["Tags"]
 
 
+def current_policy(iam, role_name: str, policy_name: str) -> dict | None:
+    try:
+        return iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    except iam.exceptions.NoSuchEntityException:
+        return None
+
+
 def ensure_glue_role(iam, role_name: str, policies: dict[str, dict],
-                     adopt: bool = False) -> tuple[str, bool]:
+                     adopt: bool = False) -> tuple[str, str]:
     """Create the role, or update one that deploy created (or that ``adopt`` hands over), and
-    put its inline ``policies`` (name: document); returns (ARN, created).
+    put its inline ``policies`` (name: document); returns (ARN, "created", "updated" or
+    "unchanged"). Only what differs is written, so that an unchanged role needs no time to
+    propagate through IAM.
 
     A role that deploy did not create belongs to someone else: its trust policy and inline
     policies are not rewritten unless the user adopts it explicitly.
     """
-    trust = json.dumps(GLUE_TRUST_POLICY)
     try:
-        arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+        role = iam.get_role(RoleName=role_name)["Role"]
     except iam.exceptions.NoSuchEntityException:
-        arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust,
-                              Description="Runs the STEDI lakehouse Glue jobs",
-                              Tags=[CREATED_BY_TAG])["Role"]["Arn"]
-        created = True
+        role = iam.create_role(RoleName=role_name,
+                               AssumeRolePolicyDocument=json.dumps(GLUE_TRUST_POLICY),
+                               Description="Runs the STEDI lakehouse Glue jobs",
+                               Tags=[CREATED_BY_TAG])["Role"]
+        outcome = "created"
     else:
         if not adopt and not created_by_deploy(iam, role_name):
             raise ForeignRoleError(
                 f"IAM role {role_name} exists and was not created by deploy: pass --adopt-role "
                 "to let deploy rewrite its trust policy and add its policies, or choose another "
                 "--role-name")
-        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
-        created = False
+        outcome = "unchanged"
+        if role.get("AssumeRolePolicyDocument") != GLUE_TRUST_POLICY:
+            iam.update_assume_role_policy(RoleName=role_name,
+                                          PolicyDocument=json.dumps(GLUE_TRUST_POLICY))
+            outcome = "updated"
     for name, document in policies.items():
-        iam.put_role_policy(RoleName=role_name, PolicyName=name,
-                            PolicyDocument=json.dumps(document))
-    return arn, created
+        if outcome == "created" or current_policy(iam, role_name, name) != document:
+            iam.put_role_policy(RoleName=role_name, PolicyName=name,
+                                PolicyDocument=json.dumps(document))
+            outcome = "created" if outcome == "created" else "updated"
+    return role["Arn"], outcome
 
 
 def delete_created_role(iam, role_name: str) -> bool:
