@@ -278,3 +278,16 @@ def test_billed_dpu_hours_count_a_minute_at_least_per_run():
     config = DeployConfig("stedi-demo", job_workers=(("machine_learning_curated", 10),))
     seconds = {"customer_landing_to_trusted": 30, "machine_learning_curated": 360}
     assert dpu_hours(config, seconds) == pytest.approx((60 * 2 + 360 * 10) / 3600)
+
+
+def test_the_latest_run_of_a_job_in_the_graph_is_the_one_that_counts():
+    from datetime import datetime, timezone
+
+    early = {"Id": "jr_1", "JobRunState": "FAILED",
+             "StartedOn": datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)}
+    late = {"Id": "jr_2", "JobRunState": "SUCCEEDED",
+            "StartedOn": datetime(2026, 12, 1, 3, 5, tzinfo=timezone.utc)}
+    not_started = {"Id": "jr_0", "JobRunState": "WAITING"}
+    graph = {"Graph": {"Nodes": [{"Type": "JOB", "Name": "j",
+                                  "JobDetails": {"JobRuns": [not_started, late, early]}}]}}
+    assert glue.job_runs_of(graph) == {"j": late}

@@ -125,6 +125,13 @@ def log_streams_hint(run: dict) -> str:
             f"{run.get('Id', 'the run id')}")
 
 
+def started_on(job_run: dict) -> float:
+    """When a job run started, in seconds (0 if it has not): botocore's datetimes carry their
+    zone."""
+    started = job_run.get("StartedOn")
+    return started.timestamp() if started else 0.0
+
+
 def job_runs_of(workflow_run: dict) -> dict[str, dict]:
     """The latest run of each job in a workflow run's graph (get_workflow_run IncludeGraph)."""
     runs = {}
@@ -132,7 +139,7 @@ def job_runs_of(workflow_run: dict) -> dict[str, dict]:
         if node.get("Type") == "JOB":
             job_runs = node.get("JobDetails", {}).get("JobRuns", [])
             if job_runs:
-                runs[node["Name"]] = max(job_runs, key=lambda r: r.get("StartedOn") or 0)
+                runs[node["Name"]] = max(job_runs, key=started_on)
     return runs
 
 
