@@ -508,8 +508,9 @@ def print_deployer_policy(args) -> None:
               "region: pass them to scope it", file=sys.stderr)
     else:
         ddl.validate_names(bucket, args.database)
-    policy = deployer_policy(bucket, args.database, args.role_name,
-                             f"{args.database}-lakehouse", region, "*", vpc=bool(args.vpc_id))
+    workflow = DeployConfig(bucket, database=args.database).workflow_name
+    policy = deployer_policy(bucket, args.database, args.role_name, workflow, region, "*",
+                             vpc=bool(args.vpc_id))
     print(json.dumps(policy, indent=2))
 
 

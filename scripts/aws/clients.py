@@ -23,7 +23,8 @@ from botocore.config import Config
 from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
                                  PartialCredentialsError)
 
-from scripts.aws.errors import AwsCallError, MissingCredentialsError, describe_client_error
+from scripts.aws.errors import (AwsCallError, MissingCredentialsError, describe_client_error,
+                                one_line)
 
 RETRY_ATTEMPTS = 10  # the first call and up to nine retries, about a minute of backoff at most
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
@@ -94,10 +95,6 @@ class AwsClients:
             service, operation = self.last_call
             raise AwsCallError(f"AWS {service} {operation} failed while {activity}: "
                                f"{one_line(str(error))}") from error
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def error_code(error: ClientError) -> str:

@@ -59,12 +59,17 @@ class BucketInOtherRegionError(DeployError):
     """The bucket exists in another region than the deploy's."""
 
 
+def one_line(text: str) -> str:
+    """Text with every run of whitespace, line breaks included, made one space."""
+    return " ".join(text.split())
+
+
 def describe_client_error(error, activity: str, last_call: tuple[str, str]) -> str:
     """One line for an AWS error: service, call, error code, what was being done, AWS's message,
     and for a refused permission the action to grant."""
     details = error.response.get("Error", {})
     code = details.get("Code", "") or "Unknown"
-    message = " ".join(str(details.get("Message", "") or error).split())
+    message = one_line(str(details.get("Message", "") or error))
     service, operation = last_call
     operation = getattr(error, "operation_name", "") or operation
     line = f"AWS {service} {operation} {code} while {activity}: {message}"

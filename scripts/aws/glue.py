@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from scripts.aws.clients import error_code
-from scripts.aws.errors import JobRunFailedError, WaitTimeoutError
+from scripts.aws.errors import JobRunFailedError
 from scripts.aws.waiting import wait_for
 
 RUN_FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR",
@@ -98,23 +98,25 @@ def recreate_trigger(glue, definition: dict, timeout_seconds: float = 120,
     (the old one sits in DELETING for a while), and until it is gone create_trigger answers
     AlreadyExists or ConcurrentModification: wait for it to go, and retry those."""
     name = definition["Name"]
-    deadline = time.monotonic() + timeout_seconds
-    delay = first_delay
-    while True:
+
+    def try_to_create() -> bool:
         try:
             glue.get_trigger(Name=name)
+            return False  # the old one is still there, DELETING
         except glue.exceptions.EntityNotFoundException:
-            try:
-                glue.create_trigger(**definition)
-                return
-            except glue.exceptions.ClientError as error:
-                if error_code(error) not in TRIGGER_STILL_DELETING:
-                    raise
-        if time.monotonic() + delay > deadline:
-            raise WaitTimeoutError(f"Glue trigger {name} was still being deleted after "
-                                   f"{timeout_seconds:.0f} s: run deploy again in a minute")
-        sleep(delay)
-        delay = min(10.0, delay * 2)
+            pass
+        try:
+            glue.create_trigger(**definition)
+            return True
+        except glue.exceptions.ClientError as error:
+            if error_code(error) not in TRIGGER_STILL_DELETING:
+                raise
+            return False
+
+    wait_for(try_to_create, lambda created: created,
+             what=f"re-creating Glue trigger {name} (its namesake still being deleted)",
+             timeout_seconds=timeout_seconds, first_delay=first_delay, max_delay=10.0,
+             sleep=sleep)
 
 
 def log_streams_hint(run: dict) -> str:

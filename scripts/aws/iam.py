@@ -118,7 +118,8 @@ def ensure_glue_role(iam, role_name: str, policies: dict[str, dict],
         if outcome == "created" or current_policy(iam, role_name, name) != document:
             iam.put_role_policy(RoleName=role_name, PolicyName=name,
                                 PolicyDocument=json.dumps(document))
-            outcome = "created" if outcome == "created" else "updated"
+            if outcome == "unchanged":
+                outcome = "updated"
     return role["Arn"], outcome
 
 

@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from scripts.aws.glue import RUN_FINAL_STATES
+
 MOTO_ACCOUNT = "123456789012"  # moto's default account
 Patch = Callable[[Any, str, Any], None]
 
 
 # --- Glue workflow runs: moto 5.2.5 records a workflow run but runs nothing ---------------------
 
-FINAL_JOB_STATES = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"}
 
 
 def run_workflows_as_glue_does(patch: Patch = setattr, region: str = "us-east-1") -> None:
@@ -86,7 +87,7 @@ def run_workflows_as_glue_does(patch: Patch = setattr, region: str = "us-east-1"
             for job_run in run.job_runs.values():
                 job_run.advance()
             fired = fire_ready_triggers(run)
-        if set(states(run).values()) <= FINAL_JOB_STATES:
+        if set(states(run).values()) <= RUN_FINAL_STATES:
             run.status = "COMPLETED"
         answer["Status"] = run.status
         answer["Graph"] = {"Nodes": [
