@@ -52,7 +52,7 @@ REPEAT ?= 3
 BENCH_GLUE_VERSIONS ?= 6.0,5.0
 comma := ,
 
-.PHONY: help setup run data data-udacity test test-glue-versions test-marked lint glue-scripts query check ddl deploy destroy \
+.PHONY: help setup run data data-udacity test test-glue-versions test-marked lint glue-scripts query check forget ddl deploy destroy \
 	moto-server workflow-picture bench clean
 
 help:
@@ -65,6 +65,7 @@ help:
 	@echo "make data-udacity   download the Udacity starter landing data into $(LAKE)/"
 	@echo "make query Q='select count(*) from customer_trusted'   Athena SQL on the local lake"
 	@echo "make check          the course's verification queries on the local lake"
+	@echo "make forget EMAIL=e forget a customer everywhere in the local lake (FORGET_ARGS=--dry-run)"
 	@echo "make ddl BUCKET=b   render athena_ddl/ for bucket b into build/ddl/"
 	@echo "make deploy BUCKET=b  deploy to AWS and run the jobs (DEPLOY_ARGS='--create-role ...')"
 	@echo "make destroy BUCKET=b remove what deploy made (DESTROY_ARGS='--yes [--delete-data]')"
@@ -150,6 +151,12 @@ query: $(STAMP)
 
 check: $(STAMP)
 	@$(PY) -m scripts.check --lake $(LAKE)
+
+# EMAIL is read from the environment ("$$EMAIL"), like Q, so that no character of it reaches
+# the shell unquoted.
+forget: $(STAMP)
+	@test -n "$$EMAIL" || { echo "error: give the customer's email as EMAIL=..." >&2; exit 2; }
+	$(PY) -m scripts.forget --lake $(LAKE) --database $(DATABASE) --email "$$EMAIL" $(FORGET_ARGS)
 
 # ENDPOINT_URL=http://127.0.0.1:5000 sends every AWS call to a moto server (make moto-server).
 ENDPOINT_ARG = $(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL))

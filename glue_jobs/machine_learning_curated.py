@@ -12,10 +12,23 @@ customer's phone is paired with another customer's step trainer.
 
 The ownership test is an EXISTS, never a join to customers, so it cannot multiply rows.
 
-Arguments: --JOB_NAME --lake_root [--database stedi] [--consent_mode registered|since_consent]
-[--ml_match device|timestamp].
+The step trainer is named by a pseudonymous device id, HMAC-SHA256(key, serialNumber) in hex,
+never by its serial number, which joins straight back to customer_landing. The same device keeps
+its id from run to run (models can still split by device), but without the key nobody can
+recompute the id of a known serial number. The key lives outside the data: --device_key names
+where, never holds it: "ssm:<parameter ARN>" (a SecureString the job's role may read; deploy
+makes it) or "file:<path>" (locally, a file readable by its owner only). The key is read on the
+driver and the ids of the few devices are computed there, so the key is in no query plan, log
+or task.
+
+Arguments: --JOB_NAME --lake_root --device_key [--database stedi]
+[--consent_mode registered|since_consent] [--ml_match device|timestamp].
 """
 
+import hashlib
+import hmac
+import os
+import stat
 import sys
 
 from awsglue.context import GlueContext
@@ -50,6 +63,8 @@ ZONE_SCHEMAS = {
         StructField("serialNumber", StringType()),
     ]),
 }
+DEVICE_IDS_SCHEMA = StructType([StructField("serialNumber", StringType()),
+                                StructField("deviceId", StringType())])
 
 MACHINE_LEARNING_CURATED_SQL = """
 with step_readings as (
@@ -64,6 +79,10 @@ owners as (
     select email, serialNumber from {customer_curated}
 ),
 
+devices as (
+    select serialNumber, deviceId from {device_ids}
+),
+
 same_instant as (
     select
         step_readings.sensorReadingTime, step_readings.serialNumber,
@@ -73,15 +92,23 @@ same_instant as (
     inner join phone_readings on step_readings.sensorReadingTime = phone_readings.timestamp
 ),
 
-final as (
-    select sensorReadingTime, serialNumber, distanceFromObject, x, y, z
-    from same_instant
+paired as (
+    select * from same_instant
     where not :match_device
         or exists (
             select 1 from owners
             where owners.email = same_instant.user
                 and owners.serialNumber = same_instant.serialNumber
         )
+),
+
+final as (
+    -- one id per serial number: the join renames, it cannot multiply or lose rows
+    select /*+ broadcast(devices) */
+        paired.sensorReadingTime, devices.deviceId, paired.distanceFromObject,
+        paired.x, paired.y, paired.z
+    from paired
+    inner join devices on devices.serialNumber = paired.serialNumber
 )
 
 select * from final
@@ -190,9 +217,92 @@ def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataF
                               "customer_curated"))
 
 
+# --- shared block device_key: edit glue_jobs/shared/device_key.py, then `make glue-scripts`
+class DeviceKeyError(RuntimeError):
+    """The pseudonymisation key is missing, unreadable, too open or not a key."""
+
+
+KEY_BYTES = 32  # HMAC-SHA256's block is 64 bytes; 32 random bytes are its full strength
+
+
+def parse_device_key(text: str, where: str) -> bytes:
+    """The key from its stored form, hexadecimal text; never echoes the text in an error."""
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) < KEY_BYTES:
+        raise DeviceKeyError(f"{where} does not hold a key of {KEY_BYTES} bytes in hexadecimal")
+    return key
+
+
+def read_key_file(path: str) -> bytes:
+    """A local key file, refused when others may read it (as ssh refuses an open private key)."""
+    try:
+        mode = os.stat(path).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise DeviceKeyError(f"device key file {path} is readable by others "
+                                 f"(mode {stat.S_IMODE(mode):o}); chmod 600 it")
+        with open(path, encoding="ascii") as key_file:
+            return parse_device_key(key_file.read(), f"device key file {path}")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DeviceKeyError(f"cannot read device key file {path}: {error}") from None
+
+
+def read_ssm_key(parameter_arn: str) -> bytes:
+    """A SecureString parameter of Systems Manager, named by its ARN, read with the job's role.
+
+    The ARN carries the region, which a Glue job's environment may not. boto3 is one of the
+    modules Glue provides every Python job; it is imported here only, so the local runtime,
+    which reads key files, never needs it.
+    """
+    import boto3
+
+    parts = parameter_arn.split(":", 5)
+    if len(parts) != 6 or parts[:3] != ["arn", parts[1], "ssm"] \
+            or not parts[5].startswith("parameter/"):
+        raise DeviceKeyError(f"not the ARN of an SSM parameter: {parameter_arn!r}")
+    name = parts[5].removeprefix("parameter")  # a name starting with "/" keeps its one "/"
+    response = boto3.client("ssm", region_name=parts[3]).get_parameter(Name=name,
+                                                                       WithDecryption=True)
+    return parse_device_key(response["Parameter"]["Value"], f"parameter {name}")
+
+
+def read_device_key(locator: str) -> bytes:
+    """The key named by --device_key: "ssm:<parameter ARN>" or "file:<path>"."""
+    scheme, _, where = locator.partition(":")
+    readers = {"ssm": read_ssm_key, "file": read_key_file}
+    if scheme not in readers or not where:
+        raise DeviceKeyError(f"--device_key must be ssm:<parameter ARN> or file:<path>, "
+                             f"not {locator!r}")
+    return readers[scheme](where)
+
+
+def device_id(device_key: bytes, serial_number: str) -> str:
+    """The pseudonymous id of one step trainer: HMAC-SHA256 of its serial number, in hex."""
+    return hmac.new(device_key, serial_number.encode("utf-8"), hashlib.sha256).hexdigest()
+# --- end of shared block device_key
+
+
+def device_ids(customer_curated: DataFrame, device_key: bytes) -> DataFrame:
+    """(serialNumber, deviceId) of every curated customer's device.
+
+    Every step_trainer_trusted reading is of such a device (its zone rule), so this covers
+    every row of the table. The devices are few (one per customer), so their ids are computed
+    on the driver, where the key stays.
+    """
+    serials = sorted({row.serialNumber for row in
+                      customer_curated.select("serialNumber").distinct().collect()
+                      if row.serialNumber is not None})
+    return customer_curated.sparkSession.createDataFrame(
+        [(serial, device_id(device_key, serial)) for serial in serials], DEVICE_IDS_SCHEMA)
+
+
 def transform(step_trainer_trusted: DataFrame, accelerometer_trusted: DataFrame,
-              customer_curated: DataFrame, ml_match: str = "device") -> DataFrame:
-    """machine_learning_curated: same-instant pairs, of one owner unless ml_match is timestamp."""
+              customer_curated: DataFrame, device_key: bytes,
+              ml_match: str = "device") -> DataFrame:
+    """machine_learning_curated: same-instant pairs, of one owner unless ml_match is timestamp,
+    with each step trainer named by its pseudonymous device id."""
     inputs = {"step_trainer_trusted": step_trainer_trusted,
               "accelerometer_trusted": accelerometer_trusted,
               "customer_curated": customer_curated}
@@ -204,11 +314,13 @@ def transform(step_trainer_trusted: DataFrame, accelerometer_trusted: DataFrame,
         step_trainer_trusted=step_trainer_trusted,
         accelerometer_trusted=accelerometer_trusted,
         customer_curated=customer_curated,
+        device_ids=device_ids(customer_curated, device_key),
     )
 
 
 def main() -> None:
     args = resolve_arguments(sys.argv)
+    device_key = read_device_key(getResolvedOptions(sys.argv, ["device_key"])["device_key"])
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
@@ -217,7 +329,7 @@ def main() -> None:
                                                                             args["lake_root"])
     [(table_name, relative_path)] = TARGET.items()
     load(glue_context,
-         transform(step_trainer_trusted, accelerometer_trusted, customer_curated,
+         transform(step_trainer_trusted, accelerometer_trusted, customer_curated, device_key,
                    args["ml_match"]),
          args["lake_root"], args["database"], table_name, relative_path)
     job.commit()

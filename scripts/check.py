@@ -6,7 +6,8 @@ Checks: every table's row count equals the last local run's report (or is not ze
 is no report); a landing table's equals the records its landing job accounted for, accepted and
 quarantined (Athena reads a quarantined line as a row of NULLs); customer_landing has customers
 without research consent, customer_trusted has
-none; machine_learning_curated has no personal column. Exit status 1 when a check fails.
+none; machine_learning_curated has no personal column and no value equal to a serial number
+(its devices are named by keyed hashes). Exit status 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts.query import connect, run_query
 from scripts.run_local import read_accounting
 
-PERSONAL_COLUMNS = ("customername", "email", "phone", "birthday")
+PERSONAL_COLUMNS = ("customername", "email", "phone", "birthday", "serialnumber")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ def content_checks() -> list[Check]:
         Check("machine_learning_curated has no personal columns",
               "select count(*) from information_schema.columns "
               f"where table_name = 'machine_learning_curated' and column_name in ({personal})",
+              lambda n: n == 0, "= 0"),
+        Check("machine_learning_curated holds no serial number",
+              "select count(*) from machine_learning_curated where deviceid in ("
+              "select serialnumber from customer_landing union "
+              "select serialnumber from step_trainer_landing)",
               lambda n: n == 0, "= 0"),
     ]
 

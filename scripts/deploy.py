@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts import ddl, pipeline
-from scripts.aws import athena, ec2, glue, iam, s3
+from scripts.aws import athena, ec2, glue, iam, s3, ssm
 from scripts.aws.clients import AwsClients, AwsTarget
 from scripts.aws.deployer_policy import deployer_policy
 from scripts.aws.dry_run import DryRun
@@ -110,8 +110,17 @@ def conf_argument(settings: dict[str, str]) -> dict[str, str]:
     return {"--conf": " --conf ".join(f"{key}={value}" for key, value in settings.items())}
 
 
+def device_key_argument(job: pipeline.GlueJob, device_key_arn: str | None) -> dict[str, str]:
+    """--device_key for the job that reads the key: where it is, never the key itself."""
+    if not job.reads_device_key:
+        return {}
+    if device_key_arn is None:
+        raise ValueError(f"job {job.name} needs the device key's parameter ARN")
+    return {"--device_key": f"ssm:{device_key_arn}"}
+
+
 def job_definition(job: pipeline.GlueJob, config: DeployConfig, role_arn: str,
-                   region: str) -> dict:
+                   region: str, device_key_arn: str | None = None) -> dict:
     """The Glue job as create_job / update_job take it (without the name)."""
     return {
         "Description": job.description,
@@ -134,6 +143,7 @@ def job_definition(job: pipeline.GlueJob, config: DeployConfig, role_arn: str,
             "--TempDir": f"{config.lake_root}/{TEMP_PREFIX}/",
             "--enable-metrics": "true",
             "--enable-continuous-cloudwatch-log": "true",
+            **device_key_argument(job, device_key_arn),
             **conf_argument(spark_settings(config, region)),
         },
     }
@@ -225,10 +235,24 @@ def deploy_storage(aws: AwsClients, config: DeployConfig) -> str:
     return account
 
 
+def device_key_arn(config: DeployConfig, region: str, account: str) -> str:
+    return ssm.parameter_arn(region, account, ssm.device_key_parameter(config.database))
+
+
 def role_policies(config: DeployConfig, region: str, account: str) -> dict[str, dict]:
     """The service role's inline policies by name."""
     return {iam.S3_POLICY_NAME: iam.s3_access_policy(config.bucket),
-            iam.GLUE_POLICY_NAME: iam.glue_access_policy(region, account, config.database)}
+            iam.GLUE_POLICY_NAME: iam.glue_access_policy(region, account, config.database),
+            iam.DEVICE_KEY_POLICY_NAME: iam.device_key_policy(
+                device_key_arn(config, region, account))}
+
+
+def deploy_device_key(aws: AwsClients, config: DeployConfig) -> None:
+    name = ssm.device_key_parameter(config.database)
+    with aws.doing(f"creating the device-id key parameter {name}"):
+        created = ssm.ensure_device_key(aws("ssm"), name)
+    say(f"✓ device-id key {name} {'created' if created else 'exists (kept: ids stay stable)'}"
+        ": an SSM SecureString only the jobs' role may read")
 
 
 def deploy_role(aws: AwsClients, config: DeployConfig, account: str) -> tuple[str, float | None]:
@@ -288,11 +312,12 @@ def deploy_catalog(aws: AwsClients, config: DeployConfig) -> None:
         f"({len(pipeline.QUARANTINE_TABLES)} of them for the quarantined records)")
 
 
-def deploy_jobs(aws: AwsClients, config: DeployConfig, role_arn: str) -> None:
+def deploy_jobs(aws: AwsClients, config: DeployConfig, role_arn: str, account: str) -> None:
+    key_arn = device_key_arn(config, aws.region, account)
     for job in pipeline.JOBS:
         with aws.doing(f"creating or updating Glue job {job.name}"):
             outcome = glue.ensure_job(aws("glue"), job.name,
-                                      job_definition(job, config, role_arn, aws.region))
+                                      job_definition(job, config, role_arn, aws.region, key_arn))
         say(f"  job {job.name} {outcome}")
     sizes = ", ".join(f"{j.name} {config.workers_of(j.name)}" for j in pipeline.JOBS)
     say(f"✓ {len(pipeline.JOBS)} Glue jobs (Glue {config.glue_version}, {config.worker_type} "
@@ -355,6 +380,8 @@ def planned_steps(config: DeployConfig, files: list[tuple[Path, str]]) -> list[s
         steps.append(f"S3 gateway endpoint in {config.vpc_id} for {config.route_table_id}")
     steps.append(f"IAM role {config.role_name}: "
                  + ("create or update with its policies" if config.create_role else "must exist"))
+    steps.append(f"SSM SecureString {ssm.device_key_parameter(config.database)}: the key of "
+                 "the pseudonymous device ids, created if absent, never overwritten")
     steps.append(f"upload {len(files)} landing files and {len(pipeline.JOBS)} job scripts "
                  "(unchanged files skipped)")
     steps.append(f"Glue database {config.database} and {len(pipeline.CATALOG_TABLES)} tables "
@@ -393,9 +420,10 @@ def deploy(aws: AwsClients, config: DeployConfig) -> None:
         say(f"  {number}. {step}")
     account = deploy_storage(aws, config)
     role_arn, role_changed_at = deploy_role(aws, config, account)
+    deploy_device_key(aws, config)
     upload_all(aws, config, files)
     deploy_catalog(aws, config)
-    deploy_jobs(aws, config, role_arn)
+    deploy_jobs(aws, config, role_arn, account)
     if not config.run:
         say("Jobs not run (--no-run): start the workflow with "
             f"`aws glue start-workflow-run --name {config.workflow_name}`")

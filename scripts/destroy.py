@@ -5,8 +5,9 @@
 
 Without --yes it only lists what it would remove. The triggers, workflow, jobs, tables and
 database go, and so do deploy's own files in the bucket (job scripts, Athena results, Glue temp
-files). The lake's data and the bucket itself are deleted only with --delete-data. The IAM role
-and the VPC endpoint are deleted only if deploy created them (it tags what it creates).
+files). The lake's data, the bucket itself and the device-id key are deleted only with
+--delete-data. The IAM role and the VPC endpoint are deleted only if deploy created them (it
+tags what it creates).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scripts import ddl, pipeline
-from scripts.aws import athena, ec2, glue, iam, s3
+from scripts.aws import athena, ec2, glue, iam, s3, ssm
 from scripts.aws.clients import AwsClients, AwsTarget
 from scripts.aws.errors import DeployError
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
@@ -77,6 +78,10 @@ def storage_removals(aws: AwsClients, config: DeployConfig, role_name: str,
         removals.append(Removal(f"all data in s3://{config.bucket} and the bucket", lambda:
                                 (s3.delete_prefix(client, config.bucket, ""),
                                  s3.delete_bucket(client, config.bucket))))
+        # Only with the data: the key is what keeps a device's id the same from run to run.
+        key_name = ssm.device_key_parameter(config.database)
+        removals.append(Removal(f"the device-id key {key_name}",
+                                lambda: ssm.delete_device_key(aws("ssm"), key_name)))
     removals.append(Removal(f"IAM role {role_name}, if deploy created it",
                             lambda: iam.delete_created_role(aws("iam"), role_name)))
     if config.vpc_id:

@@ -101,6 +101,9 @@ class GlueJob:
     inputs: tuple[str, ...]
     output: str
     description: str
+    # Whether the job takes --device_key: where the key of the pseudonymous device ids is
+    # (a key file locally, an SSM parameter on AWS), so that only the job needing it is told.
+    reads_device_key: bool = False
 
     @property
     def script(self) -> str:
@@ -150,7 +153,8 @@ JOBS: tuple[GlueJob, ...] = (
             "step_trainer_trusted", "Step trainer readings of curated customers' devices"),
     GlueJob("machine_learning_curated",
             ("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
-            "machine_learning_curated", "Step trainer and phone readings paired in time"),
+            "machine_learning_curated", "Step trainer and phone readings paired in time",
+            reads_device_key=True),
 )
 
 

@@ -1,13 +1,14 @@
 """Run the unchanged Glue scripts of glue_jobs/ on a local lake, in dependency order.
 
     python -m scripts.run_local --lake DIR [--consent-mode M] [--ml-match M] [--jobs a,b]
-                                [--database stedi] [--report-json FILE]
+                                [--database stedi] [--report-json FILE] [--device-key-file F]
 
 Each script is executed as Glue executes it: as ``__main__`` with a fresh ``sys.argv`` of Glue job
 arguments, importing ``awsglue`` (here the local runtime in scripts/local_glue). All jobs share
 one Spark session, so the JVM starts once. At the end a table of the row counts of all eight
 tables and the quarantined lines is printed, and the run report is written to
-``<lake>/_reports/latest.json`` (and to ``--report-json``).
+``<lake>/_reports/latest.json`` (and to ``--report-json``). The key of machine_learning_curated's
+pseudonymous device ids is a file outside the lake, made on the first run (scripts/local_key.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Iterator
 
-from scripts import pipeline
+from scripts import local_key, pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts.pipeline import GlueJob
 from scripts._cli.text_table import SECTION_BREAK, box_table
@@ -46,6 +47,9 @@ def parse_arguments(argv: list[str]):
                         help="comma-separated job names (default: all, in dependency order)")
     parser.add_argument("--database", default=pipeline.DEFAULT_DATABASE)
     parser.add_argument("--report-json", type=Path, help="also write the run report here")
+    parser.add_argument("--device-key-file", type=Path, default=None,
+                        help="the key of the pseudonymous device ids, made if missing "
+                             f"(default: {local_key.default_key_file()})")
     return parser.parse_args(argv)
 
 
@@ -86,11 +90,16 @@ def landing_bytes(lake: Path, jobs: tuple[GlueJob, ...]) -> int:
                for f in folder.rglob("*") if f.is_file())
 
 
-def glue_arguments(job: GlueJob, lake: Path, options: dict[str, str]) -> list[str]:
-    """The sys.argv Glue hands a script: script path, then --name value pairs."""
+def glue_arguments(job: GlueJob, lake: Path, options: dict[str, str],
+                   device_key_file: Path | None = None) -> list[str]:
+    """The sys.argv Glue hands a script: script path, then --name value pairs; the job that
+    reads the device key is told where it is."""
     argv = [str(REPO_ROOT / job.script), "--JOB_NAME", job.name, "--lake_root", str(lake)]
     for name, value in options.items():
         argv += [f"--{name}", value]
+    if job.reads_device_key:
+        argv += ["--device_key", local_key.key_locator(device_key_file
+                                                       or local_key.default_key_file())]
     return argv
 
 
@@ -110,8 +119,9 @@ def glue_process_state(argv: list[str], lake: Path) -> Iterator[None]:
             os.environ[CATALOG_ROOT_VARIABLE] = saved_catalog
 
 
-def run_job(job: GlueJob, lake: Path, options: dict[str, str]) -> None:
-    argv = glue_arguments(job, lake, options)
+def run_job(job: GlueJob, lake: Path, options: dict[str, str],
+            device_key_file: Path | None = None) -> None:
+    argv = glue_arguments(job, lake, options, device_key_file)
     with glue_process_state(argv, lake):
         runpy.run_path(argv[0], run_name="__main__")
 
@@ -217,17 +227,25 @@ def write_report(report: dict, lake: Path, extra_path: Path | None) -> None:
         path.write_text(text)
 
 
-def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str], spark) -> dict:
-    """Run ``jobs`` in order on one Spark session and return the run report of DESIGN.md."""
+def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str], spark,
+                 device_key_file: Path | None = None) -> dict:
+    """Run ``jobs`` in order on one Spark session and return the run report of DESIGN.md.
+
+    The device key file (default ``local_key.default_key_file()``) is made first if a job
+    needs it and it does not exist yet."""
     from scripts._cli.progress import JobProgress
 
+    key_file = device_key_file or local_key.default_key_file()
+    if any(job.reads_device_key for job in jobs) and local_key.ensure_key_file(key_file):
+        print(f"made the device-id key {key_file} (readable by you only; keep it: the ids "
+              "of machine_learning_curated are computed with it)", flush=True)
     seconds = {}
     for position, job in enumerate(jobs, start=1):
         progress = JobProgress(f"[{position}/{len(jobs)}] {job.name}", spark.sparkContext)
         traceback_file(lake, job).unlink(missing_ok=True)
         try:
             with progress, job_log_file(lake / "_logs" / f"{job.name}.log"):
-                run_job(job, lake, options)
+                run_job(job, lake, options, key_file)
         except Exception as error:  # a job's failure of any kind is reported, not re-raised
             raise CliError(f"job {job.name} failed: {first_line(error)} (traceback: "
                            f"{keep_traceback(lake, job)}; Spark log: "
@@ -269,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                                         short_run=landing_bytes(lake, jobs) < SHORT_RUN_BYTES)
         except JavaNotFoundError as error:
             raise CliError(str(error)) from error
-        report = run_pipeline(lake, jobs, options, spark)
+        report = run_pipeline(lake, jobs, options, spark, args.device_key_file)
     except CliError as error:
         fail(str(error))
     write_report(report, lake, args.report_json)

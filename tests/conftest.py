@@ -1,16 +1,26 @@
-"""Shared test setup: the local awsglue runtime on sys.path, and one Spark session for the run."""
+"""Shared test setup: the local awsglue runtime on sys.path, one Spark session for the run, and
+a device-id key of the run's own, so that no test touches the user's key."""
 
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
+from scripts import local_key
 from scripts.local_glue import activate
 from scripts.local_glue.session import local_spark_session
 
 # Glue scripts and runtime tests `import awsglue`; it must resolve to the local runtime, never to
 # AWS's package (which needs Glue's JVM classes).
 activate()
+
+# Read by every run of the pipeline, the reference and the erasure tool that is not given a key
+# file; made by the first of them. One per test process, in a folder of that process's own.
+os.environ[local_key.KEY_FILE_VARIABLE] = str(
+    Path(tempfile.mkdtemp(prefix="stedi-key-")) / "device-id.key")
 
 from glue_jobs.shared.landing_reader import set_session_settings  # noqa: E402 - needs awsglue
 

@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 from scripts import pipeline
-from scripts.aws import iam, s3
+from scripts.aws import iam, s3, ssm
 from scripts.aws.deployer_policy import deployer_policy
 from tests.support import REPO_ROOT
 
@@ -31,6 +31,8 @@ def findings(policy: dict) -> list[tuple[str, object]]:
 POLICIES = {
     "role: s3": iam.s3_access_policy(BUCKET),
     "role: glue": iam.glue_access_policy(REGION, ACCOUNT, DATABASE),
+    "role: device key": iam.device_key_policy(
+        ssm.parameter_arn(REGION, ACCOUNT, ssm.device_key_parameter(DATABASE))),
     "deployer": deployer_policy(BUCKET, DATABASE, ROLE, "stedi-lakehouse", REGION, ACCOUNT,
                                 vpc=False),
     "deployer with a VPC": deployer_policy(BUCKET, DATABASE, ROLE, "stedi-lakehouse", REGION,
@@ -98,3 +100,13 @@ def test_print_deployer_policy_without_a_bucket_says_the_policy_is_unscoped():
     assert result.returncode == 0, result.stderr
     assert "pass them to scope it" in result.stderr
     assert findings(json.loads(result.stdout)) == []
+
+
+def test_the_role_reads_the_one_key_parameter_and_writes_no_parameter():
+    """Parliament checks the ARN fits ssm:GetParameter's resource type; here, that it is the
+    one parameter deploy makes, with no wildcard, and no other role policy names SSM."""
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/stedi-lakehouse/{DATABASE}/device-id-key"
+    assert POLICIES["role: device key"]["Statement"] == [
+        {"Sid": "TheDeviceIdKey", "Effect": "Allow", "Action": ["ssm:GetParameter"],
+         "Resource": [arn]}]
+    assert "ssm:" not in json.dumps([POLICIES["role: s3"], POLICIES["role: glue"]])

@@ -22,6 +22,7 @@ from scripts.deploy import DeployConfig, conf_argument, job_definition, trigger_
 from scripts import pipeline
 
 ROLE = "arn:aws:iam::123456789012:role/stedi"
+KEY_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/stedi-lakehouse/stedi/device-id-key"
 
 
 @pytest.fixture
@@ -266,10 +267,21 @@ def test_per_job_workers_override_the_default():
 
     config = DeployConfig("stedi-demo", worker_type="G.2X", workers=3,
                           job_workers=job_workers("machine_learning_curated=10"))
-    definitions = {j.name: job_definition(j, config, ROLE, "us-east-1") for j in pipeline.JOBS}
+    definitions = {j.name: job_definition(j, config, ROLE, "us-east-1", KEY_ARN)
+                   for j in pipeline.JOBS}
     sizes = {name: (d["WorkerType"], d["NumberOfWorkers"]) for name, d in definitions.items()}
     assert sizes["machine_learning_curated"] == ("G.2X", 10)
     assert sizes["customer_landing_to_trusted"] == ("G.2X", 3)
+
+
+def test_only_the_ml_job_is_told_where_the_device_key_is_and_it_must_be_told():
+    config = DeployConfig("stedi-demo")
+    arguments = {j.name: job_definition(j, config, ROLE, "us-east-1", KEY_ARN)["DefaultArguments"]
+                 for j in pipeline.JOBS}
+    assert {name: a["--device_key"] for name, a in arguments.items() if "--device_key" in a} == {
+        "machine_learning_curated": f"ssm:{KEY_ARN}"}
+    with pytest.raises(ValueError, match="needs the device key"):
+        job_definition(pipeline.job("machine_learning_curated"), config, ROLE, "us-east-1")
 
 
 def test_billed_dpu_hours_count_a_minute_at_least_per_run():

@@ -8,18 +8,19 @@ an unchanged definition needs neither, which is what converging means.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from moto.athena.responses import AthenaResponse
 from moto.glue.models import FakeJobRun
 
-from scripts import ddl, pipeline
+from scripts import ddl, erasure, pipeline
 from scripts.deploy import DEFAULT_ROLE, SCRIPTS_PREFIX, DeployConfig, trigger_definitions
 from scripts.sample_data.generator import generate
 from scripts.dev.moto_server import (evaluate_bucket_policies_as_for_tls_requests,
                                      run_workflows_as_glue_does)
 from tests.moto_server import ACCOUNT, REGION, FlakyProxy, MotoServer, relative_files
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, load_job_module
 
 BUCKET = "stedi-demo"
 
@@ -129,7 +130,7 @@ def test_role_trusts_glue_and_reaches_only_this_bucket(aws, deployed):
     s3_policy = iam.get_role_policy(RoleName=DEFAULT_ROLE, PolicyName="stedi-s3-access")
     resources = {r for statement in s3_policy["PolicyDocument"]["Statement"]
                  for r in statement["Resource"]}
-    assert sorted(policies) == ["stedi-glue-access", "stedi-s3-access"]
+    assert sorted(policies) == ["stedi-device-key", "stedi-glue-access", "stedi-s3-access"]
     assert resources == {f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"}
 
 
@@ -407,7 +408,7 @@ def test_a_role_deploy_did_not_create_is_refused_unless_adopted(aws, landing):
     adopted = deploy(aws, landing, "--create-role", "--adopt-role", "--no-run")
     assert adopted.returncode == 0, adopted.stderr
     assert sorted(iam.list_role_policies(RoleName=DEFAULT_ROLE)["PolicyNames"]) == [
-        "stedi-glue-access", "stedi-s3-access"]
+        "stedi-device-key", "stedi-glue-access", "stedi-s3-access"]
 
 
 def test_a_bucket_in_another_region_is_refused_before_anything_is_made(aws, landing):
@@ -477,3 +478,115 @@ def test_deploy_and_destroy_survive_server_errors_and_dropped_connections(aws, l
     assert sorted(proxy.injected) == sorted([(kind, "503") for kind in flaky]
                                             + [(kind, "dropped") for kind in dropped])
     assert aws.client("s3").list_buckets()["Buckets"] == []
+
+
+# --- the device-id key: a secret that only the role reads ---------------------------------------
+
+KEY_PARAMETER = "/stedi-lakehouse/stedi/device-id-key"
+KEY_ARN = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{KEY_PARAMETER}"
+
+
+def stored_key(aws) -> str:
+    return aws.client("ssm").get_parameter(Name=KEY_PARAMETER,
+                                           WithDecryption=True)["Parameter"]["Value"]
+
+
+def test_the_device_key_is_a_secret_the_role_alone_may_read_and_no_job_argument(aws, deployed):
+    ssm = aws.client("ssm")
+    parameter = ssm.get_parameter(Name=KEY_PARAMETER)["Parameter"]
+    assert (parameter["Type"], parameter["ARN"]) == ("SecureString", KEY_ARN)
+    key = stored_key(aws)
+    assert re.fullmatch("[0-9a-f]{64}", key)
+    tags = ssm.list_tags_for_resource(ResourceType="Parameter",
+                                      ResourceId=KEY_PARAMETER)["TagList"]
+    assert {"Key": "created-by", "Value": "stedi-deploy"} in tags
+    iam = aws.client("iam")
+    documents = {name: iam.get_role_policy(RoleName=DEFAULT_ROLE,
+                                           PolicyName=name)["PolicyDocument"]
+                 for name in iam.list_role_policies(RoleName=DEFAULT_ROLE)["PolicyNames"]}
+    ssm_statements = [statement for document in documents.values()
+                      for statement in document["Statement"]
+                      if any(action.startswith("ssm:") for action in statement["Action"])]
+    assert ssm_statements == [{"Sid": "TheDeviceIdKey", "Effect": "Allow",
+                               "Action": ["ssm:GetParameter"], "Resource": [KEY_ARN]}]
+    glue = aws.client("glue")
+    for job in pipeline.JOBS:
+        arguments = glue.get_job(JobName=job.name)["Job"]["DefaultArguments"]
+        assert arguments.get("--device_key") == (f"ssm:{KEY_ARN}" if job.reads_device_key
+                                                 else None)
+        assert key not in json.dumps(arguments)
+    assert key not in deployed.stdout + deployed.stderr
+    s3 = aws.client("s3")
+    for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:
+        assert key.encode() not in s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+
+
+def test_the_ml_script_reads_the_key_deploy_stored(aws, deployed, monkeypatch):
+    """The script's own reader, given the job argument deploy set, reaches the parameter with
+    boto3's default credentials and the region from the ARN, as on Glue; AWS_ENDPOINT_URL
+    sends it to the server."""
+    argument = aws.client("glue").get_job(
+        JobName="machine_learning_curated")["Job"]["DefaultArguments"]["--device_key"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.url)
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    job = load_job_module("machine_learning_curated")
+    assert job.read_device_key(argument) == bytes.fromhex(stored_key(aws))
+
+
+def test_a_second_deploy_keeps_the_key_and_destroy_deletes_it_only_with_the_data(aws, landing):
+    assert deploy(aws, landing, "--create-role", "--no-run").returncode == 0
+    first = stored_key(aws)
+    again = deploy(aws, landing, "--create-role", "--no-run")
+    assert again.returncode == 0 and "exists (kept: ids stay stable)" in again.stdout
+    assert stored_key(aws) == first
+    assert aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes").returncode == 0
+    assert stored_key(aws) == first
+    assert aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes",
+                       "--delete-data").returncode == 0
+    assert aws.client("ssm").describe_parameters()["Parameters"] == []
+
+
+def test_the_dry_run_plan_never_shows_a_key(aws, landing):
+    result = deploy(aws, landing, "--create-role", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    [put] = [line for line in result.stdout.splitlines() if "ssm.PutParameter" in line]
+    assert "(secret, not shown)" in put and not re.search("[0-9a-f]{64}", put)
+
+
+# --- forgetting a customer on AWS ---------------------------------------------------------------
+
+def test_forget_on_aws_edits_the_landing_objects_and_runs_the_workflow_again(aws, landing):
+    """moto's Athena answers every count with no rows, so the proof's zeros here show only
+    that the queries were sent; the local tests check the proof against real zones."""
+    assert deploy(aws, landing, "--create-role").returncode == 0
+    customers = (landing / "customer" / "landing")
+    email = json.loads(sorted(customers.glob("*.json"))[0].read_text().splitlines()[0])["email"]
+    serials, _ = erasure.customer_serials([p.read_bytes() for p in customers.glob("*.json")],
+                                          email)
+
+    result = aws.run_cli("scripts.forget", "--bucket", BUCKET, "--email", email)
+
+    assert result.returncode == 0, result.stderr
+    s3 = aws.client("s3")
+    for table in pipeline.landing_tables():
+        for name in relative_files(landing / table.path):
+            lines = (landing / table.path / name).read_bytes().splitlines(keepends=True)
+            kept = b"".join(line for line in lines if not erasure.belongs(
+                line.decode().strip(), table.source, email, frozenset(serials)))
+            stored = s3.get_object(Bucket=BUCKET, Key=f"{table.path}/{name}")["Body"].read()
+            assert stored == kept, name
+    records = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET,
+                                                     Prefix="_reports/erasures/")["Contents"]]
+    assert len(records) == 1 and "/pending/" not in records[0], records
+    record = s3.get_object(Bucket=BUCKET, Key=records[0])["Body"].read().decode()
+    assert email not in record and not any(serial in record for serial in serials)
+    assert json.loads(record)["landing_records_removed"]["customer"] == sum(
+        json.dumps(email) in line for path in customers.glob("*.json")
+        for line in path.read_text().splitlines())
+    assert len(aws.client("glue").get_workflow_runs(Name="stedi-lakehouse")["Runs"]) == 2
+    proof = [q for q in aws.athena_queries() if "where" in q and email in q]
+    assert len(proof) >= 7
+    again = aws.run_cli("scripts.forget", "--bucket", BUCKET, "--email", email)
+    assert again.returncode == 0 and "nothing to forget" in again.stdout

@@ -27,7 +27,7 @@ ACCELEROMETER_SCHEMA = ACCELEROMETER_JOB.ACCELEROMETER_LANDING_SCHEMA
 STEP_TRAINER_SCHEMA = STEP_TRAINER_JOB.STEP_TRAINER_LANDING_SCHEMA
 ML_SCHEMA = StructType([
     StructField("sensorReadingTime", LongType()),
-    StructField("serialNumber", StringType()),
+    StructField("deviceId", StringType()),
     StructField("distanceFromObject", STEP_TRAINER_SCHEMA["distanceFromObject"].dataType),
     StructField("x", DoubleType()),
     StructField("y", DoubleType()),
@@ -172,32 +172,73 @@ def shared_instant_inputs(spark):
     return steps, phones, trusted_customers(spark)
 
 
+KEY = bytes(range(32))
+# HMAC-SHA256 under KEY, computed apart from the job (`printf s1 | openssl dgst -sha256 -mac
+# HMAC -macopt hexkey:000102...1f`): the job must name s1 and s2 by exactly these.
+S1 = "3fe711aae85a53cba26fec699ea91acd21f9a40d12808ffbec3a0f6cf5cfe409"
+S2 = "88585231ec2afe3577ef4e81d50dcfeec02f78561d737a5bec9cd4c05d5b54e6"
+
+
 def test_machine_learning_curated_device_pairs_readings_of_one_owner(spark):
     steps, phones, owners = shared_instant_inputs(spark)
-    equal(ML_JOB.transform(steps, phones, owners, "device"),
-          [(100, "s1", 10, 1.0, 0.0, 0.0), (100, "s2", 20, 0.0, 1.0, 0.0),
-           (200, "s1", 30, 0.0, 0.0, 1.0)], ML_SCHEMA, spark)
+    equal(ML_JOB.transform(steps, phones, owners, KEY, "device"),
+          [(100, S1, 10, 1.0, 0.0, 0.0), (100, S2, 20, 0.0, 1.0, 0.0),
+           (200, S1, 30, 0.0, 0.0, 1.0)], ML_SCHEMA, spark)
 
 
 def test_machine_learning_curated_timestamp_pairs_across_customers(spark):
     steps, phones, owners = shared_instant_inputs(spark)
-    equal(ML_JOB.transform(steps, phones, owners, "timestamp"),
-          [(100, "s1", 10, 1.0, 0.0, 0.0), (100, "s1", 10, 0.0, 1.0, 0.0),
-           (100, "s2", 20, 1.0, 0.0, 0.0), (100, "s2", 20, 0.0, 1.0, 0.0),
-           (200, "s1", 30, 0.0, 0.0, 1.0)], ML_SCHEMA, spark)
+    equal(ML_JOB.transform(steps, phones, owners, KEY, "timestamp"),
+          [(100, S1, 10, 1.0, 0.0, 0.0), (100, S1, 10, 0.0, 1.0, 0.0),
+           (100, S2, 20, 1.0, 0.0, 0.0), (100, S2, 20, 0.0, 1.0, 0.0),
+           (200, S1, 30, 0.0, 0.0, 1.0)], ML_SCHEMA, spark)
 
 
 def test_machine_learning_curated_ownership_test_never_multiplies_rows(spark):
     steps, phones, _ = shared_instant_inputs(spark)
     owner_listed_twice = spark.createDataFrame([customer("a@x", "s1"), customer("a@x", "s1"),
                                                 customer("b@x", "s2")], CUSTOMER_SCHEMA)
-    assert ML_JOB.transform(steps, phones, owner_listed_twice, "device").count() == 3
+    assert ML_JOB.transform(steps, phones, owner_listed_twice, KEY, "device").count() == 3
 
 
 def test_machine_learning_curated_has_no_personal_data(spark):
     steps, phones, owners = shared_instant_inputs(spark)
-    columns = ML_JOB.transform(steps, phones, owners).columns
-    assert columns == ["sensorReadingTime", "serialNumber", "distanceFromObject", "x", "y", "z"]
+    columns = ML_JOB.transform(steps, phones, owners, KEY).columns
+    assert columns == ["sensorReadingTime", "deviceId", "distanceFromObject", "x", "y", "z"]
+
+
+def test_machine_learning_curated_device_id_depends_on_the_key(spark):
+    """Another key, other ids for the same devices: the id is keyed, not a plain hash."""
+    steps, phones, owners = shared_instant_inputs(spark)
+    ids = {row.deviceId for row in
+           ML_JOB.transform(steps, phones, owners, bytes(32)).select("deviceId").collect()}
+    assert len(ids) == 2 and ids.isdisjoint({S1, S2})
+
+
+def test_device_key_file_open_to_others_is_refused(tmp_path):
+    key_file = tmp_path / "device-id.key"
+    key_file.write_text(KEY.hex())
+    key_file.chmod(0o640)
+    with pytest.raises(ML_JOB.DeviceKeyError, match="readable by others"):
+        ML_JOB.read_device_key(f"file:{key_file}")
+    key_file.chmod(0o600)
+    assert ML_JOB.read_device_key(f"file:{key_file}") == KEY
+
+
+@pytest.mark.parametrize("text", ["", "not hex", "00" * 16])
+def test_device_key_that_is_not_32_bytes_of_hex_is_refused_without_echoing_it(tmp_path, text):
+    key_file = tmp_path / "device-id.key"
+    key_file.write_text(text)
+    key_file.chmod(0o600)
+    with pytest.raises(ML_JOB.DeviceKeyError) as raised:
+        ML_JOB.read_device_key(f"file:{key_file}")
+    assert "32 bytes" in str(raised.value) and (not text or text not in str(raised.value))
+
+
+@pytest.mark.parametrize("locator", ["s3://bucket/key", "file:", "ssm:/stedi/device-id-key"])
+def test_device_key_locator_must_be_a_file_or_an_ssm_parameter_arn(locator):
+    with pytest.raises(ML_JOB.DeviceKeyError):
+        ML_JOB.read_device_key(locator)
 
 
 # --- what every script shares --------------------------------------------------------------------
@@ -265,8 +306,10 @@ def test_script_writes_its_accounting_where_the_runner_reads_it(source):
     assert module.ACCOUNTING == pipeline.accounting_path(source)
 
 
-# What a Glue job has without --additional-python-modules: Glue's libraries and Python's.
-ALLOWED_IMPORT_ROOTS = {"awsglue", "pyspark"} | set(sys.stdlib_module_names)
+# What a Glue job has without --additional-python-modules: Glue's libraries and Python's, and
+# boto3, which Glue provides every Python job (its table of "Python modules already provided").
+# Only the device-key reader imports boto3, inside the function that reads an SSM parameter.
+ALLOWED_IMPORT_ROOTS = {"awsglue", "pyspark", "boto3"} | set(sys.stdlib_module_names)
 
 
 @pytest.mark.parametrize("job", pipeline.JOBS, ids=lambda j: j.name)

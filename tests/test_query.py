@@ -31,7 +31,7 @@ def test_every_table_counts_what_the_run_report_says(pipeline_lake):
 def test_tables_have_athena_lowercase_columns_in_ddl_order(pipeline_lake):
     columns, _ = query.run_query(query.connect(pipeline_lake),
                                  "select * from machine_learning_curated limit 1")
-    assert columns == ["sensorreadingtime", "serialnumber", "distancefromobject", "x", "y", "z"]
+    assert columns == ["sensorreadingtime", "deviceid", "distancefromobject", "x", "y", "z"]
 
 
 def test_trino_functions_and_qualified_names_are_translated(pipeline_lake, spark):
@@ -97,7 +97,7 @@ def test_query_cli_errors_are_one_line_with_status_2(pipeline_lake, sql, message
 
 def test_checks_pass_on_a_pipeline_run(pipeline_lake):
     results = check.run_checks(pipeline_lake)
-    assert len(results) == len(pipeline.TABLES) + 3
+    assert len(results) == len(pipeline.TABLES) + 4
     assert [passed for _, _, passed in results] == [True] * len(results)
 
 
@@ -110,7 +110,7 @@ def test_checks_fail_when_the_lake_disagrees_with_the_report(pipeline_lake, tmp_
     result = run_module("scripts.check", "--lake", str(lake))
     assert result.returncode == 1
     assert "FAIL  customer_curated rows match the run report" in result.stdout
-    assert result.stdout.rstrip().endswith(f"{len(pipeline.TABLES) + 2} passed, 1 failed")
+    assert result.stdout.rstrip().endswith(f"{len(pipeline.TABLES) + 3} passed, 1 failed")
 
 
 def test_a_landing_table_in_athena_counts_what_its_landing_job_accounted_for():

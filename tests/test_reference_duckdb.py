@@ -40,12 +40,16 @@ UDACITY_EXPECTED = {
 CUSTOMER_COLUMNS = list(LANDING_COLUMNS["customer"])
 ACCELEROMETER_COLUMNS = ["user", "timestamp", "x", "y", "z"]
 STEP_TRAINER_COLUMNS = ["sensorReadingTime", "serialNumber", "distanceFromObject"]
-ML_COLUMNS = ["sensorReadingTime", "serialNumber", "distanceFromObject", "x", "y", "z"]
+ML_COLUMNS = ["sensorReadingTime", "deviceId", "distanceFromObject", "x", "y", "z"]
 
 ANA, BO = "Ana.Demo@example.com", "Bo.Demo@example.com"
 ANA_DEVICE = "00000000-0000-4000-8000-00000000000a"
 BO_DEVICE = "00000000-0000-4000-8000-00000000000b"
 CONSENT = 1_000_000
+KEY = bytes(range(32))
+# ANA_DEVICE's id under KEY, by `printf <serial> | openssl dgst -sha256 -mac HMAC -macopt
+# hexkey:000102...1f`, apart from the reference's own HMAC.
+ANA_ID = "811a7cad868d0bbe924af04e9b63e3eb1f75e05ae2a6dc4e3ab1ce77ee2d607a"
 
 
 def customer(email: str, serial: str, registered: int = CONSENT, updated: int = CONSENT,
@@ -88,7 +92,8 @@ def rows(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
 
 def zones(root: Path, customers: list[dict], readings: list[dict], steps: list[dict],
           consent_mode: str = "registered", ml_match: str = "device") -> duckdb.DuckDBPyConnection:
-    return compute_zones(write_lake(root, customers, readings, steps), consent_mode, ml_match)
+    return compute_zones(write_lake(root, customers, readings, steps), consent_mode, ml_match,
+                         device_key=KEY)
 
 
 @pytest.mark.udacity
@@ -210,9 +215,9 @@ def test_step_trainer_trusted_keeps_curated_devices_without_exact_duplicates(
 
 
 @pytest.mark.parametrize(("ml_match", "expected"), [
-    ("device", [(CONSENT, ANA_DEVICE, 250, 1.0, 0.0, 0.0)]),
-    ("timestamp", [(CONSENT, ANA_DEVICE, 250, -1.0, 0.0, 0.0),
-                   (CONSENT, ANA_DEVICE, 250, 1.0, 0.0, 0.0)]),
+    ("device", [(CONSENT, ANA_ID, 250, 1.0, 0.0, 0.0)]),
+    ("timestamp", [(CONSENT, ANA_ID, 250, -1.0, 0.0, 0.0),
+                   (CONSENT, ANA_ID, 250, 1.0, 0.0, 0.0)]),
 ])
 def test_shared_timestamp_pairs_another_phone_only_in_timestamp_mode(
         tmp_path: Path, ml_match: str, expected: list[tuple]) -> None:
@@ -226,7 +231,7 @@ def test_one_step_reading_pairs_once_with_each_reading_at_its_time(tmp_path: Pat
     readings = [reading(ANA, CONSENT, x=x) for x in (-1.0, 0.0, 1.0)]
     connection = zones(tmp_path, [customer(ANA, ANA_DEVICE)], readings, [step(CONSENT, ANA_DEVICE)])
     assert rows(connection, "machine_learning_curated") == [
-        (CONSENT, ANA_DEVICE, 250, x, 0.0, 0.0) for x in (-1.0, 0.0, 1.0)]
+        (CONSENT, ANA_ID, 250, x, 0.0, 0.0) for x in (-1.0, 0.0, 1.0)]
 
 
 def test_device_shared_by_two_customers_does_not_multiply_rows(tmp_path: Path) -> None:
@@ -236,7 +241,7 @@ def test_device_shared_by_two_customers_does_not_multiply_rows(tmp_path: Path) -
     connection = zones(tmp_path, customers, readings, [step(CONSENT, ANA_DEVICE)])
     assert rows(connection, "step_trainer_trusted") == [(CONSENT, ANA_DEVICE, 250)]
     assert rows(connection, "machine_learning_curated") == [
-        (CONSENT, ANA_DEVICE, 250, -1.0, 0.0, 0.0), (CONSENT, ANA_DEVICE, 250, 1.0, 0.0, 0.0)]
+        (CONSENT, ANA_ID, 250, -1.0, 0.0, 0.0), (CONSENT, ANA_ID, 250, 1.0, 0.0, 0.0)]
 
 
 def test_compute_zones_uses_the_given_connection(tmp_path: Path) -> None:

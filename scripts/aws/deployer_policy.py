@@ -2,7 +2,8 @@
 (`python -m scripts.deploy --print-deployer-policy`).
 
 Every statement is scoped to what deploy names: the bucket, the role, the database and its
-tables, the five jobs, the workflow and its triggers, Athena's primary workgroup. Athena runs
+tables, the five jobs, the workflow and its triggers, the device-id key's SSM parameter,
+Athena's primary workgroup. Athena runs
 the DDL with the caller's own Glue and S3 permissions, hence the table and bucket actions.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from scripts import pipeline
 from scripts.aws.iam import catalog_resources
+from scripts.aws.ssm import device_key_parameter, parameter_arn
 
 GLUE_SERVICE = "glue.amazonaws.com"
 
@@ -57,6 +59,11 @@ def deployer_policy(bucket: str, database: str, role_name: str, workflow: str, r
                     "glue:StartWorkflowRun", "glue:GetWorkflowRun", "glue:GetTrigger",
                     "glue:CreateTrigger", "glue:UpdateTrigger", "glue:DeleteTrigger"],
          "Resource": [f"{glue}:workflow/{workflow}", f"{glue}:trigger/{workflow}-*"]},
+        # Created once, never overwritten; read by the erasure tool for its keyed hashes.
+        {"Sid": "TheDeviceIdKey", "Effect": "Allow",
+         "Action": ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:GetParameter",
+                    "ssm:DeleteParameter"],
+         "Resource": [parameter_arn(region, account, device_key_parameter(database))]},
         {"Sid": "AthenaForTheDdlAndCounts", "Effect": "Allow",
          "Action": ["athena:StartQueryExecution", "athena:GetQueryExecution",
                     "athena:GetQueryResults"],

@@ -54,6 +54,10 @@ ANSWERS: dict[tuple[str, str], dict] = {
 }
 
 
+# Parameters never shown in a plan: a secret, even a dry run's random one, is not printed.
+SECRET_PARAMETERS = {("ssm", "PutParameter"): "Value"}
+
+
 @dataclass(frozen=True)
 class PlannedCall:
     service: str
@@ -90,7 +94,11 @@ class DryRun:
 
     def _record(self, params: dict, model: Any, **_: Any) -> None:
         service = model.service_model.service_name
-        self.calls.append(PlannedCall(service, model.name, dict(params)))
+        shown = dict(params)
+        secret = SECRET_PARAMETERS.get((service, model.name))
+        if secret in shown:
+            shown[secret] = "(secret, not shown)"
+        self.calls.append(PlannedCall(service, model.name, shown))
 
     def _answer(self, model: Any, **_: Any) -> tuple[AWSResponse, dict]:
         key = (model.service_model.service_name, model.name)

@@ -14,6 +14,7 @@ GLUE_TRUST_POLICY = {
 }
 S3_POLICY_NAME = "stedi-s3-access"
 GLUE_POLICY_NAME = "stedi-glue-access"
+DEVICE_KEY_POLICY_NAME = "stedi-device-key"
 # What the jobs' catalog updates call (glueparquet sink with enableUpdateCatalog): read the
 # database and table, create the table if absent, update its schema and location, and the
 # partition calls the sink makes for partitioned tables.
@@ -61,6 +62,19 @@ def glue_access_policy(region: str, account: str, database: str) -> dict:
             {"Sid": "JobMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"],
              "Resource": "*",  # PutMetricData has no resource type; the namespace narrows it
              "Condition": {"StringEquals": {"cloudwatch:namespace": GLUE_METRICS_NAMESPACE}}},
+        ],
+    }
+
+
+def device_key_policy(parameter_arn: str) -> dict:
+    """Read the one SecureString holding the device-id key (scripts/aws/ssm.py). No
+    kms:Decrypt: the AWS managed key aws/ssm lets every principal of the account decrypt
+    through Parameter Store; the parameter's own permission is the gate."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "TheDeviceIdKey", "Effect": "Allow", "Action": ["ssm:GetParameter"],
+             "Resource": [parameter_arn]},
         ],
     }
 

@@ -16,12 +16,15 @@ from exactly those rows.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import duckdb
 import numpy as np
+from duckdb.sqltypes import VARCHAR
 
-from scripts import pipeline
+from scripts import local_key, pipeline
 
 # DuckDB's names for the landing schema types of ``pipeline.LANDING_SCHEMAS``.
 DUCKDB_TYPES = {"string": "varchar", "bigint": "bigint", "int": "integer", "double": "double"}
@@ -192,8 +195,9 @@ owned as (
 ),
 
 final as (
-    -- anonymised: the user's email is dropped here
-    select sensorReadingTime, serialNumber, distanceFromObject, x, y, z from owned
+    -- anonymised: the user's email is dropped here, the serial number becomes the keyed hash
+    select sensorReadingTime, device_id(serialNumber) as deviceId, distanceFromObject, x, y, z
+    from owned
 )
 
 select * from final
@@ -257,6 +261,20 @@ def load_landing_rows(connection: duckdb.DuckDBPyConnection,
         connection.unregister(view)
 
 
+def register_device_id(connection: duckdb.DuckDBPyConnection, device_key: bytes) -> None:
+    """``device_id(serialNumber)`` in SQL: the hex HMAC-SHA256 of the serial number's UTF-8
+    bytes under ``device_key`` (DESIGN.md: a keyed hash of serialNumber)."""
+    def device_id(serial_number: str) -> str:
+        return hmac.new(device_key, serial_number.encode(), hashlib.sha256).hexdigest()
+
+    try:
+        connection.remove_function("device_id")
+    except duckdb.InvalidInputException:  # not registered on this connection yet
+        pass
+    connection.create_function("device_id", device_id, [VARCHAR], VARCHAR,
+                               null_handling="default")
+
+
 def statement_parameters(sql: str, options: dict[str, bool]) -> dict[str, bool]:
     """The options a statement mentions: DuckDB rejects parameters that a statement does not use."""
     return {name: value for name, value in options.items() if f"${name}" in sql}
@@ -266,6 +284,7 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
                   ml_match: str = pipeline.DEFAULT_ML_MATCH,
                   connection: duckdb.DuckDBPyConnection | None = None,
                   accepted_rows: dict[str, list[tuple]] | None = None,
+                  device_key: bytes | None = None,
                   ) -> duckdb.DuckDBPyConnection:
     """Build all eight catalog tables from ``<landing_root>/<source>/landing/*.json``.
 
@@ -281,6 +300,9 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
     accepted_rows
         Landing rows per source in schema order, e.g. ``landing_python.accepted_rows(lake)``
         for dirty data; when given, the landing files are not read.
+    device_key
+        The key of the device ids; the local runs' key file (made if missing) if None, as the
+        local runner uses it.
 
     Returns
     -------
@@ -295,6 +317,10 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
         load_landing(connection, Path(landing_root))
     else:
         load_landing_rows(connection, accepted_rows)
+    if device_key is None:
+        local_key.ensure_key_file(local_key.default_key_file())
+        device_key = local_key.load_key(local_key.default_key_file())
+    register_device_id(connection, device_key)
     options = {"since_consent": consent_mode == "since_consent",
                "match_device": ml_match == "device"}
     for table in pipeline.output_tables():
@@ -309,6 +335,7 @@ def zone_counts(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSENT
                 connection: duckdb.DuckDBPyConnection | None = None,
                 accepted_rows: dict[str, list[tuple]] | None = None) -> dict[str, int]:
     """Row counts of all eight catalog tables, in ``pipeline.TABLES`` order."""
-    zones = compute_zones(landing_root, consent_mode, ml_match, connection, accepted_rows)
+    zones = compute_zones(landing_root, consent_mode, ml_match, connection, accepted_rows,
+                          device_key=bytes(32))  # counts do not depend on the key
     return {table.name: zones.execute(f"select count(*) from {table.name}").fetchone()[0]
             for table in pipeline.TABLES}

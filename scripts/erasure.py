@@ -1,0 +1,147 @@
+"""Which landing records belong to one customer, and the landing files without them.
+
+The erasure tool (scripts/forget.py) is built on these pure functions: bytes in, bytes out,
+no file system, no AWS, so that the same rules serve a local lake and a bucket, and tests can
+state exactly what must go and what must stay.
+
+A landing record is the customer's when:
+
+- customer: its ``email`` is the email (field names match ignoring case, as the jobs read them);
+- accelerometer: its ``user`` is the email;
+- step_trainer: its ``serialNumber`` is one of the customer's serial numbers that no other
+  customer record names. A serial number shared with another customer is kept, and reported:
+  those readings are the other customer's as much as this one's.
+
+A record the jobs quarantine (malformed JSON, a truncated object) cannot be read by field, so it
+is the customer's when its text holds the email, or an owned serial number, as a JSON string
+(with its quotes). Records are split as the landing jobs split them
+(``scripts.reference.landing_python``): a line holding only the customer's records is removed
+with its line end; a line mixing them with others' keeps the others' records, each on a line
+of its own; every other line stays byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from scripts.reference import landing_python
+
+# What identifies a record's customer, per source.
+IDENTITY_FIELD = {"customer": "email", "accelerometer": "user", "step_trainer": "serialNumber"}
+# Order of the landing rewrite: the customer records last, because they tell which serial
+# numbers are the customer's; a run interrupted before them finds the same ones again.
+REWRITE_ORDER = ("step_trainer", "accelerometer", "customer")
+# A plausible email: something@something.something, without spaces, quotes or backslashes.
+EMAIL = re.compile(r"[^\s@\"\\]+@[^\s@\"\\]+\.[^\s@\"\\]+")
+
+
+class InvalidEmailError(ValueError):
+    """The text given as an email cannot be one."""
+
+
+def checked_email(text: str) -> str:
+    """``text`` as the email to forget, exactly as given but for surrounding whitespace."""
+    email = text.strip()
+    if not EMAIL.fullmatch(email):
+        raise InvalidEmailError(f"not an email address: {text!r}")
+    return email
+
+
+def identities(fragment: str, source: str) -> set[str] | None:
+    """The values of the source's identity field in one record (several when the record
+    spells the field in several cases), or None when the record is not one JSON object."""
+    parsed = landing_python.parse_object(fragment)
+    if parsed is None:
+        return None
+    wanted = IDENTITY_FIELD[source].lower()
+    return {str(value) for name, value in parsed.items()
+            if name.lower() == wanted and isinstance(value, str)}
+
+
+def mentions(fragment: str, values: Iterable[str]) -> bool:
+    """Whether the text holds one of ``values`` as a JSON string, quotes included."""
+    return any(json.dumps(value, ensure_ascii=False) in fragment for value in values)
+
+
+def belongs(fragment: str, source: str, email: str, serials: frozenset[str]) -> bool:
+    """Whether one landing record is the customer's (see the module's rules)."""
+    wanted = serials if source == "step_trainer" else frozenset({email})
+    found = identities(fragment, source)
+    if found is None:
+        return mentions(fragment, wanted)
+    return not found.isdisjoint(wanted)
+
+
+def serial_numbers(fragment: str) -> set[str]:
+    """The serial numbers a customer record names (any spelling of the field)."""
+    parsed = landing_python.parse_object(fragment)
+    if parsed is None:
+        return set()
+    return {str(value) for name, value in parsed.items()
+            if name.lower() == "serialnumber" and isinstance(value, str)}
+
+
+def record_texts(data: bytes) -> Iterable[str]:
+    """Every record of one landing file, as the landing jobs split it."""
+    text = data.decode("utf-8", errors="replace")
+    for line in landing_python.physical_lines(text):
+        yield from landing_python.fragments(landing_python.line_content(line))
+
+
+def customer_serials(customer_files: Iterable[bytes], email: str) -> tuple[set[str], set[str]]:
+    """(serial numbers only this customer's records name, those other customers' records name
+    too), from the customer landing files."""
+    own: set[str] = set()
+    others: set[str] = set()
+    for data in customer_files:
+        for fragment in record_texts(data):
+            found = identities(fragment, "customer")
+            if found is None:
+                continue
+            (own if email in found else others).update(serial_numbers(fragment))
+    return own - others, own & others
+
+
+@dataclass
+class Removal:
+    """What removing the customer from one landing file takes out, and the file after it."""
+
+    data: bytes
+    removed: int = 0
+    quarantined: int = 0  # of the removed records, those the landing job had quarantined
+    split_lines: int = 0  # lines that also held others' records, which were kept
+    kept_fragments: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.removed > 0
+
+
+def without_customer(data: bytes, source: str, email: str, serials: frozenset[str]) -> Removal:
+    """One landing file without the customer's records; every other line as it was."""
+    lines = data.split(b"\n")
+    ends_with_newline = lines[-1] == b""
+    if ends_with_newline:
+        lines.pop()
+    kept: list[bytes] = []
+    removal = Removal(data=b"")
+    for line in lines:
+        text = line.decode("utf-8", errors="replace").removesuffix("\r")
+        records = landing_python.fragments(landing_python.line_content(text))
+        theirs = [belongs(record, source, email, serials) for record in records]
+        if not any(theirs):
+            kept.append(line)
+            continue
+        for record, is_theirs in zip(records, theirs):
+            if is_theirs:
+                removal.removed += 1
+                reason, _ = landing_python.check_fragment(record, source)
+                removal.quarantined += reason is not None
+            else:
+                kept.append(record.encode("utf-8"))
+        removal.split_lines += not all(theirs)
+    removal.data = b"\n".join(kept) + (b"\n" if kept and ends_with_newline else b"")
+    return removal

@@ -1,0 +1,434 @@
+"""Forget one customer everywhere in the lake: landing, quarantine and every zone (GDPR art. 17).
+
+    python -m scripts.forget --lake DIR --email E [--dry-run] [--device-key-file F]
+    python -m scripts.forget --bucket B [--region R] --email E [--dry-run]        (on AWS)
+
+The customer's landing records are removed from the landing files (scripts/erasure.py says
+which), every other line staying byte for byte as it was; then all five jobs run again, which
+rebuilds the quarantine and every zone from the landing data that is left, exactly as a fresh
+run without the customer would. Last, a proof: for every catalog table, the rows that still
+match the email, the customer's serial numbers or their device ids, which must be 0, as queries
+to re-run with `make query` (or in Athena).
+
+An erasure record goes to ``_reports/erasures/``: a keyed hash of the email (HMAC-SHA256 under
+the device-id key, so that nobody without the key can test an email against it), the time and
+the counts; never the email. An unknown email is "nothing to forget" (exit status 0); a
+malformed email or a missing lake is one line and exit status 2, with nothing changed.
+
+Interrupted half-way, a run with the same email finishes the job: each landing file is replaced
+in one step, the customer's own records last (they tell which serial numbers are the
+customer's), and a pending record under ``_reports/erasures/pending/`` keeps what is needed to
+finish, among it the serial numbers; it is removed when the erasure is complete.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from glue_jobs.shared.device_key import DeviceKeyError, device_id
+from scripts import erasure, local_key, pipeline
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
+from scripts._cli.text_table import SECTION_BREAK, box_table
+from scripts.aws.errors import DeployError
+from scripts.erasure import Removal
+from scripts.reference import landing_python
+
+ERASURES = "_reports/erasures"
+PENDING = f"{ERASURES}/pending"
+
+
+# --- where the lake is: a folder, or a bucket (scripts/aws/erasure_lake.py) --------------------
+
+class Lake(Protocol):
+    """What the erasure needs of a lake, the same for a folder and for a bucket."""
+
+    description: str
+    proof_hint: str
+
+    def landing_files(self, source: str) -> list[str]: ...
+    def read(self, key: str) -> bytes: ...
+    def replace(self, key: str, data: bytes) -> None: ...
+    def read_json(self, key: str) -> dict | None: ...
+    def write_json(self, key: str, value: dict) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def zone_counts(self) -> dict[str, int] | None: ...
+    def run_jobs(self) -> dict[str, int]: ...
+    def count_rows(self, sql: str) -> int: ...
+    def device_key(self) -> bytes: ...
+    def files_mentioning(self, values: list[str]) -> list[str] | None: ...
+    def query_command(self, sql: str) -> str: ...
+
+
+JobRunner = Callable[[Path, list[str]], None]
+
+
+def run_local_process(lake: Path, arguments: list[str]) -> None:
+    """The local runner in a process of its own, its progress and table shown as they come."""
+    command = [sys.executable, "-m", "scripts.run_local", "--lake", str(lake), *arguments]
+    if subprocess.run(command, check=False).returncode != 0:
+        raise CliError("the jobs failed after the landing files were changed; run the same "
+                       "forget command again to finish")
+
+
+class LocalLake:
+    """A lake folder; jobs run by the local runner with the options of the lake's last run.
+
+    ``job_runner`` runs the local runner with the given arguments (its command line); by
+    default in a process of its own, tests pass one on their Spark session.
+    """
+
+    def __init__(self, root: Path, database: str, key_file: Path,
+                 job_runner: JobRunner = run_local_process) -> None:
+        if not root.is_dir():
+            raise CliError(f"lake folder {root} does not exist")
+        self.root, self.database, self.key_file = root, database, key_file
+        self.job_runner = job_runner
+        self.description = str(root)
+        self.proof_hint = "with make query"
+
+    def query_command(self, sql: str) -> str:
+        return make_query_command(sql, self.root)
+
+    def landing_files(self, source: str) -> list[str]:
+        folder = Path(pipeline.landing_table(source).location(self.root))
+        if not folder.is_dir():
+            return []
+        return [path.relative_to(self.root).as_posix()
+                for path in landing_python.landing_files(folder)]
+
+    def read(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+    def replace(self, key: str, data: bytes) -> None:
+        """Write ``data`` to a hidden file beside the target (no reader lists names starting
+        with "."), flush it to disk, then rename it over the target: a reader, or a re-run
+        after a crash, sees the old file or the new one, never half of one."""
+        target = self.root / key
+        descriptor, temporary = tempfile.mkstemp(prefix=".forget-", dir=target.parent)
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(temporary, target.stat().st_mode & 0o777)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def read_json(self, key: str) -> dict | None:
+        path = self.root / key
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def write_json(self, key: str, value: dict) -> None:
+        (self.root / key).parent.mkdir(parents=True, exist_ok=True)
+        self.replace_text(key, json.dumps(value, indent=2) + "\n")
+
+    def replace_text(self, key: str, text: str) -> None:
+        target = self.root / key
+        if not target.exists():
+            target.write_text("")
+            target.chmod(0o600)
+        self.replace(key, text.encode())
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+    def last_run(self) -> dict | None:
+        return self.read_json("_reports/latest.json")
+
+    def zone_counts(self) -> dict[str, int] | None:
+        report = self.last_run()
+        return report["tables"] if report else None
+
+    def run_jobs(self) -> dict[str, int]:
+        """All five jobs, with the options of the lake's last run; the new zone counts."""
+        options = (self.last_run() or {}).get("options", {})
+        self.job_runner(self.root, [
+            "--database", self.database, "--device-key-file", str(self.key_file),
+            "--consent-mode", options.get("consent_mode", pipeline.DEFAULT_CONSENT_MODE),
+            "--ml-match", options.get("ml_match", pipeline.DEFAULT_ML_MATCH)])
+        return self.zone_counts() or {}
+
+    def count_rows(self, sql: str) -> int:
+        from scripts.query import connect, run_query
+
+        if not hasattr(self, "_connection"):
+            self._connection = connect(self.root, self.database)
+        _, [(count,)] = run_query(self._connection, sql)
+        return count
+
+    def device_key(self) -> bytes:
+        local_key.ensure_key_file(self.key_file)
+        return local_key.load_key(self.key_file)
+
+    def files_mentioning(self, values: list[str]) -> list[str] | None:
+        """Files of the lake, but Parquet, whose bytes hold one of ``values``: logs, reports,
+        catalog entries and every text zone. Parquet is compressed; the proof queries read it.
+        The pending erasure records are not looked at: they are deleted once this finds
+        nothing."""
+        needles = [value.encode() for value in values]
+        pending = self.root / PENDING
+        return sorted(path.relative_to(self.root).as_posix() for path in self.root.rglob("*")
+                      if path.is_file() and path.suffix != ".parquet"
+                      and not path.is_relative_to(pending)
+                      and any(needle in path.read_bytes() for needle in needles))
+
+
+# --- the erasure, whatever the lake -----------------------------------------------------------
+
+def subject_hash(device_key: bytes, email: str) -> str:
+    """The erasure record's name for the customer: HMAC-SHA256 of the email under the device
+    key, apart from the device ids by a prefix of its own (no device id can equal it)."""
+    return hmac.new(device_key, b"erasure\0" + email.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Plan:
+    """What forgetting one customer removes from the landing files of one lake."""
+
+    serials: frozenset[str]  # the customer's own serial numbers: their readings go
+    shared_serials: frozenset[str]  # named by other customers too: their readings stay
+    files: dict[str, tuple[str, Removal]]  # landing file -> (source, removal), changed files
+
+    def removed(self, source: str, quarantined: bool = False) -> int:
+        return sum(r.quarantined if quarantined else r.removed
+                   for s, r in self.files.values() if s == source)
+
+
+def plan_erasure(lake: Lake, email: str, known_serials: frozenset[str] = frozenset()) -> Plan:
+    """Read every landing file once; ``known_serials`` are serial numbers found by an
+    interrupted run, whose customer records may be gone already."""
+    contents = {source: {key: lake.read(key) for key in lake.landing_files(source)}
+                for source in pipeline.SOURCES}
+    own, shared = erasure.customer_serials(contents["customer"].values(), email)
+    serials = frozenset(own | (known_serials - shared))
+    files = {}
+    for source in erasure.REWRITE_ORDER:
+        for key, data in contents[source].items():
+            removal = erasure.without_customer(data, source, email, serials)
+            if removal.changed:
+                files[key] = (source, removal)
+    return Plan(serials, frozenset(shared), files)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def proof_queries(email: str, serials: frozenset[str], device_ids: list[str]
+                  ) -> dict[str, str]:
+    """Per catalog table, the Athena query counting the rows still about the customer."""
+    def text(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    def any_of(column: str, values: list[str]) -> str:
+        return f"{column} in ({', '.join(text(v) for v in sorted(values))})"
+
+    def mentioning(values: list[str]) -> str:
+        # The quarantine keeps records as text: look for the value as a JSON string.
+        return " or ".join(f"strpos(record, {text(json.dumps(v, ensure_ascii=False))}) > 0"
+                           for v in sorted(values))
+
+    by_email = f"email = {text(email)}"
+    by_user = f'"user" = {text(email)}'
+    where = {"customer_landing": by_email, "customer_trusted": by_email,
+             "customer_curated": by_email, "accelerometer_landing": by_user,
+             "accelerometer_trusted": by_user,
+             "customer_quarantine": mentioning([email]),
+             "accelerometer_quarantine": mentioning([email])}
+    if serials:
+        where |= {"step_trainer_landing": any_of("serialNumber", list(serials)),
+                  "step_trainer_trusted": any_of("serialNumber", list(serials)),
+                  "step_trainer_quarantine": mentioning(list(serials)),
+                  "machine_learning_curated": any_of("deviceId", device_ids)}
+    return {table.name: f"select count(*) from {table.name} where {where[table.name]}"
+            for table in pipeline.CATALOG_TABLES if table.name in where}
+
+
+def make_query_command(sql: str, lake: Path) -> str:
+    """``make query LAKE=... Q="..."`` for a shell: Q in double quotes when nothing but ``"``
+    needs escaping there (the SQL's own single quotes then read as they are), else in shlex's
+    quoting."""
+    if any(character in sql for character in "$`\\!"):
+        quoted = shlex.quote(sql)
+    else:
+        quoted = '"' + sql.replace('"', '\\"') + '"'
+    return f"make query LAKE={shlex.quote(str(lake))} Q={quoted}"
+
+
+def removal_table(journal: dict, zones_after: dict[str, int] | None) -> str:
+    """Per table: the records the landing files lost, the quarantined ones among them, and
+    every zone's rows before and after."""
+    landing = journal["landing_records_removed"]
+    quarantined = journal["quarantined_records_removed"]
+    before = journal.get("zone_rows_before") or {}
+    rows = [(t.name, f"{landing[t.source]:,} records") for t in pipeline.landing_tables()]
+    rows += [(f"{source}_quarantine", f"{quarantined[source]:,} records")
+             for source in pipeline.SOURCES]
+    rows.append(SECTION_BREAK)
+    for table in pipeline.output_tables():
+        if table.name in before and zones_after and table.name in zones_after:
+            removed = before[table.name] - zones_after[table.name]
+            rows.append((table.name, f"{removed:,} rows ({before[table.name]:,} → "
+                                     f"{zones_after[table.name]:,})"))
+        else:
+            rows.append((table.name, "not built yet"))
+    return box_table(("table", "removed"), rows)
+
+
+def new_journal(subject: str, plan: Plan, zones_before: dict[str, int] | None) -> dict:
+    return {"subject": f"hmac-sha256:{subject}", "started_at": now(), "status": "pending",
+            # Needed to finish after an interruption, once the customer records that name them
+            # are gone; the pending record is deleted when the erasure is complete.
+            "serial_numbers": sorted(plan.serials),
+            "shared_serial_numbers_kept": len(plan.shared_serials),
+            "files": {}, "zone_rows_before": zones_before}
+
+
+def landing_totals(journal: dict) -> None:
+    """Fill in the per-source totals from the per-file counts."""
+    journal["landing_records_removed"] = {source: 0 for source in pipeline.SOURCES}
+    journal["quarantined_records_removed"] = {source: 0 for source in pipeline.SOURCES}
+    for counts in journal["files"].values():
+        journal["landing_records_removed"][counts["source"]] += counts["removed"]
+        journal["quarantined_records_removed"][counts["source"]] += counts["quarantined"]
+
+
+def print_plan(plan: Plan, lake: Lake) -> None:
+    rows = [(pipeline.landing_table(s).name, f"{plan.removed(s):,} records "
+             f"({plan.removed(s, quarantined=True):,} of them quarantined)")
+            for s in pipeline.SOURCES]
+    print(box_table(("table", "would remove"), rows))
+    print(f"{len(plan.files)} landing files of {lake.description} would change; "
+          f"{len(plan.serials)} serial numbers are the customer's alone, "
+          f"{len(plan.shared_serials)} shared with other customers would be kept; "
+          "then every job would run again. Nothing was changed (--dry-run).")
+
+
+def forget(lake: Lake, email: str, dry_run: bool = False) -> dict | None:
+    """Erase the customer; the erasure record, or None when there was nothing to forget."""
+    device_key = lake.device_key()
+    subject = subject_hash(device_key, email)
+    pending_key = f"{PENDING}/{subject}.json"
+    journal = lake.read_json(pending_key)
+    plan = plan_erasure(lake, email, frozenset(journal["serial_numbers"]) if journal else
+                        frozenset())
+    if not plan.files and journal is None:
+        print(f"nothing to forget: no landing record of {email} in {lake.description}")
+        return None
+    if dry_run:
+        if journal:
+            print("an erasure of this customer was interrupted; run without --dry-run to "
+                  "finish it")
+        print_plan(plan, lake)
+        return None
+    if journal is None:
+        journal = new_journal(subject, plan, lake.zone_counts())
+    else:
+        print(f"finishing the erasure begun at {journal['started_at']}")
+    if plan.shared_serials:
+        print(f"kept: the readings of {len(plan.shared_serials)} serial numbers that other "
+              "customers' records name too")
+
+    for key, (source, removal) in plan.files.items():  # in erasure.REWRITE_ORDER
+        journal["files"][key] = {"source": source, "removed": removal.removed,
+                                 "quarantined": removal.quarantined}
+        lake.write_json(pending_key, journal)
+        lake.replace(key, removal.data)
+    landing_totals(journal)
+    lake.write_json(pending_key, journal)
+    print(f"removed the customer's records from {len(journal['files'])} landing files; "
+          "running every job again")
+
+    zones_after = lake.run_jobs() if journal["zone_rows_before"] is not None else None
+    serials = frozenset(journal["serial_numbers"])
+    queries = proof_queries(email, serials, [device_id(device_key, s) for s in serials])
+    proof = {table: lake.count_rows(sql) for table, sql in queries.items()}
+    print(removal_table(journal, zones_after))
+    print(box_table(("table", "rows still about the customer"),
+                    [(table, f"{count:,}") for table, count in proof.items()]))
+    left = [table for table, count in proof.items() if count]
+    mentioned = lake.files_mentioning([email, *serials])
+    if mentioned is not None:
+        print(f"files of the lake holding the email or the serial numbers as text (Parquet is "
+              f"read by the queries above): {len(mentioned)}")
+    if left or mentioned:
+        raise CliError(f"the customer is still in {', '.join(left + (mentioned or []))}; the "
+                       f"pending erasure record {pending_key} stays: run the same command "
+                       "again")
+    print(f"re-run the proof (each must count 0) {lake.proof_hint}:")
+    for sql in queries.values():
+        print(f"  {lake.query_command(sql)}")
+
+    record = {key: value for key, value in journal.items()
+              if key not in ("serial_numbers", "files", "status")}
+    record |= {"completed_at": now(), "landing_files_changed": len(journal["files"]),
+               "serial_numbers_removed": len(serials), "zone_rows_after": zones_after,
+               "proof_rows_left": proof,
+               "text_files_mentioning": None if mentioned is None else len(mentioned)}
+    record_key = f"{ERASURES}/{record['completed_at'].replace(':', '')}-{subject[:16]}.json"
+    lake.write_json(record_key, record)
+    lake.delete(pending_key)
+    print(f"erasure record: {lake.description}/{record_key} (no email in it: the subject is a "
+          "keyed hash)")
+    return record
+
+
+# --- command line ------------------------------------------------------------------------------
+
+def parse_arguments(argv: list[str]):
+    parser = OneLineArgumentParser(prog="forget", description=__doc__.split("\n\n")[0])
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--lake", type=Path, help="a local lake folder")
+    where.add_argument("--bucket", help="the lake's bucket on AWS, as deployed")
+    parser.add_argument("--email", required=True, help="the customer's email, exactly")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="say what would be removed and change nothing")
+    parser.add_argument("--database", default=pipeline.DEFAULT_DATABASE)
+    parser.add_argument("--device-key-file", type=Path, default=None,
+                        help=f"local lakes: the device-id key (default: "
+                             f"{local_key.default_key_file()})")
+    parser.add_argument("--region", help="AWS: default, the profile's or environment's region")
+    parser.add_argument("--profile", help="AWS profile")
+    parser.add_argument("--endpoint-url", help="AWS: send every call here (a moto server)")
+    return parser.parse_args(argv)
+
+
+def open_lake(args) -> Lake:
+    if args.lake is not None:
+        return LocalLake(args.lake.resolve(), args.database,
+                         args.device_key_file or local_key.default_key_file())
+    from scripts.aws.erasure_lake import BucketLake
+
+    return BucketLake.connect(args.bucket, args.database, args.region, args.profile,
+                              args.endpoint_url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        email = erasure.checked_email(args.email)
+        lake = open_lake(args)
+        forget(lake, email, args.dry_run)
+    except (erasure.InvalidEmailError, DeviceKeyError, CliError, DeployError) as error:
+        fail(str(error))
+    except OSError as error:
+        fail(f"forget: {error}; run the same command again to finish")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

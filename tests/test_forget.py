@@ -1,0 +1,329 @@
+"""Forgetting a customer: what leaves the landing files, what stays byte for byte, and zones
+equal to a run on the landing data without the customer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scripts import erasure, forget, local_key, pipeline, run_local
+from scripts.reference import landing_python, zones_duckdb
+from scripts.sample_data.generator import generate
+from tests.support import UDACITY_DATA, copy_landing, needs_udacity_data
+from tests.test_pipeline import output_rows
+
+ANA, BO = "ana@example.com", "bo@example.com"
+
+
+def customer_line(email: str, serial: str, **fields) -> str:
+    return json.dumps({"customerName": "A B", "email": email, "phone": "1",
+                       "birthDay": "1990-01-01",
+                       "serialNumber": serial, "registrationDate": 1, "lastUpdateDate": 1,
+                       "shareWithResearchAsOfDate": 1, **fields})
+
+
+# --- which records are the customer's ----------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "source", "theirs"), [
+    (customer_line(ANA, "s1"), "customer", True),
+    (customer_line(BO, "s1"), "customer", False),
+    ('{"EMAIL": "ana@example.com", "serialNumber": "s1"}', "customer", True),  # any spelling
+    ('{"email": "ana@example.com", "Email": "bo@example.com"}', "customer", True),
+    ('{"email": "ANA@example.com"}', "customer", False),  # the email exactly, as the zones key it
+    ('{"user": "ana@example.com", "timestamp": 1, "x": "abc"}', "accelerometer", True),
+    ('{"user": "ana@example.com", "timestamp": 1, "x": 1.0', "accelerometer", True),  # truncated
+    ('{"user": "bo@example.com", "note": "ana@example.com"}', "accelerometer", False),
+    ('<html>ana@example.com</html>', "accelerometer", False),  # not as a JSON string
+    ('{"sensorReadingTime": 1, "serialNumber": "s1"}', "step_trainer", True),
+    ('{"sensorReadingTime": 1, "SerialNumber": "s1", "distanceFromObject": 1}', "step_trainer",
+     True),
+    ('{"sensorReadingTime": 1, "serialNumber": "s2"}', "step_trainer", False),
+    ('{"sensorReadingTime": "soon", "serialNumber": "s1"', "step_trainer", True),
+])
+def test_a_record_is_the_customers_by_its_identity_field_or_its_text(text, source, theirs):
+    assert erasure.belongs(text, source, ANA, frozenset({"s1"})) is theirs
+
+
+def test_a_serial_number_another_customer_names_too_is_shared():
+    files = [f"{customer_line(ANA, 's1')}\n{customer_line(ANA, 's2')}\n".encode(),
+             f"{customer_line(BO, 's2')}\n{{\"email\": 1, \"serialNumber\": \"s3\"\n".encode()]
+    assert erasure.customer_serials(files, ANA) == ({"s1"}, {"s2"})
+
+
+def test_other_lines_stay_byte_for_byte_and_a_mixed_line_keeps_the_others_records():
+    bo = customer_line(BO, "s2")
+    data = (f"{bo}\r\n"
+            f"{customer_line(ANA, 's1')}\r\n"
+            f"  {bo} ,{customer_line(ANA, 's1')},\r\n"
+            "garbage ana@example.com\r\n"
+            f"{bo}").encode()
+    removal = erasure.without_customer(data, "customer", ANA, frozenset({"s1"}))
+    assert (removal.removed, removal.quarantined, removal.split_lines) == (2, 0, 1)
+    assert removal.data == (f"{bo}\r\n{bo}\n" "garbage ana@example.com\r\n" f"{bo}").encode()
+
+
+def test_a_file_of_nobody_else_becomes_empty():
+    data = f"{customer_line(ANA, 's1')}\n{customer_line(ANA, 's1')}\n".encode()
+    assert erasure.without_customer(data, "customer", ANA, frozenset()).data == b""
+
+
+@pytest.mark.parametrize("text", ["nope", "ana@", "@example.com", "a b@example.com",
+                                  'a"@example.com', "ana@example"])
+def test_a_malformed_email_is_refused(text):
+    with pytest.raises(erasure.InvalidEmailError):
+        erasure.checked_email(text)
+
+
+# --- property: forget never touches another customer's records ---------------------------------
+
+EMAILS = ("ana@example.com", "bo@example.com", "cy@example.com", "ana@example.co")
+SERIALS = ("s1", "s2", "s3")
+readable = st.builds(
+    lambda email, serial, case: json.dumps({case: email, "serialNumber": serial,
+                                            "registrationDate": 1}),
+    st.sampled_from(EMAILS), st.sampled_from(SERIALS), st.sampled_from(("email", "Email")))
+broken = st.builds(lambda email, cut: json.dumps({"email": email, "lastUpdateDate": "x"})[:cut],
+                   st.sampled_from(EMAILS), st.integers(5, 60))
+record_text = st.one_of(readable, broken, st.sampled_from(["", "null", "[1]", "<html>"]))
+line = st.lists(record_text, min_size=1, max_size=3).map(lambda records: ",".join(records))
+landing_file = st.tuples(st.lists(line, max_size=8), st.sampled_from(["\n", "\r\n"]),
+                         st.booleans())
+
+
+def render(lines: list[str], end: str, final_newline: bool) -> bytes:
+    return (end.join(lines) + (end if final_newline and lines else "")).encode()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=st.lists(landing_file, min_size=1, max_size=3), email=st.sampled_from(EMAILS))
+def test_forget_removes_only_the_customers_records_and_keeps_every_other_one(files, email):
+    contents = [render(*f) for f in files]
+    own, shared = erasure.customer_serials(contents, email)
+    for data in contents:
+        before = list(erasure.record_texts(data))
+        removal = erasure.without_customer(data, "customer", email, frozenset(own))
+        after = list(erasure.record_texts(removal.data))
+        theirs = [r for r in before if erasure.belongs(r, "customer", email, frozenset())]
+        # The others' records, every one, unchanged; none of the customer's.
+        assert Counter(after) == Counter(before) - Counter(theirs)
+        assert removal.removed == len(theirs)
+        # Every line without a record of the customer is still there, byte for byte, in order.
+        untouched = [line for line in data.split(b"\n")
+                     if not any(erasure.belongs(r, "customer", email, frozenset())
+                                for r in erasure.record_texts(line))]
+        kept = removal.data.split(b"\n")
+        positions = iter(range(len(kept)))
+        assert all(any(kept[i] == line for i in positions) for line in untouched if line)
+    assert not own & shared
+
+
+# --- the whole lake: dirty generated data ------------------------------------------------------
+
+def run_in_process(spark):
+    """The local runner's work, on the test session: what forget's default runs in a process."""
+    def runner(lake: Path, arguments: list[str]) -> None:
+        args = run_local.parse_arguments(["--lake", str(lake), *arguments])
+        options = pipeline.job_options(args.database, args.consent_mode, args.ml_match)
+        report = run_local.run_pipeline(lake, pipeline.JOBS, options, spark,
+                                        args.device_key_file)
+        run_local.write_report(report, lake, None)
+    return runner
+
+
+def open_lake(lake: Path, spark) -> forget.LocalLake:
+    return forget.LocalLake(lake, pipeline.DEFAULT_DATABASE, local_key.default_key_file(),
+                            run_in_process(spark))
+
+
+def records_by_source(lake: Path) -> dict[str, Counter]:
+    return {source: Counter(r.text for r in landing_python.read_source(lake, source))
+            for source in pipeline.SOURCES}
+
+
+def reference_rows(lake: Path) -> dict[str, list[tuple]]:
+    """The zones the DuckDB reference computes from the records the landing reference
+    accepts: what a fresh run on that landing data gives."""
+    reference = zones_duckdb.compute_zones(lake, accepted_rows=landing_python.accepted_rows(lake))
+    return {t.name: sorted(reference.sql(f"select * from {t.name}").fetchall(), key=repr)
+            for t in pipeline.output_tables()}
+
+
+@pytest.fixture(scope="module")
+def dirty_run(spark, tmp_path_factory):
+    """A dirty generated lake after a default run: the original kept aside, read-only."""
+    lake = tmp_path_factory.mktemp("forget") / "lake"
+    generate(lake, scale=0.1, seed=5, dirty=True, files_per_source=2)
+    run_in_process(spark)(lake, [])
+    return lake
+
+
+def serials_of(lake: Path, email: str) -> tuple[set[str], set[str]]:
+    """(the customer's own serial numbers, those shared with other customers)."""
+    customers = [r.text.encode() for r in landing_python.read_source(lake, "customer")]
+    return erasure.customer_serials(customers, email)
+
+
+def consenting_with(lake: Path, quarantined: bool, shared: bool = False) -> str:
+    """A curated customer (consenting, with readings) who has, or has not, a quarantined
+    accelerometer record naming them, and, if asked, a serial number shared with others."""
+    curated = {row[1] for row in output_rows(lake)["customer_curated"]}
+    in_quarantine = {json.loads(line)["record"] for path in
+                     (lake / "accelerometer" / "quarantine").glob("*.json")
+                     for line in path.read_text().splitlines()}
+    for email in sorted(curated):
+        mentioned = any(json.dumps(email) in record for record in in_quarantine)
+        if mentioned == quarantined and (not shared or serials_of(lake, email)[1]):
+            return email
+    raise AssertionError("the generated data has no such customer")
+
+
+@pytest.mark.parametrize("quarantined, shared", [(True, False), (False, True)],
+                         ids=["quarantined-records", "shared-serial"])
+def test_forget_on_dirty_data_equals_a_run_without_the_customer(spark, dirty_run, tmp_path,
+                                                                quarantined, shared, capsys):
+    lake = tmp_path / "lake"
+    shutil.copytree(dirty_run, lake)
+    email = consenting_with(lake, quarantined, shared)
+    own_serials, shared_serials = serials_of(lake, email)
+    before_steps = Counter(
+        r.text for r in landing_python.read_source(lake, "step_trainer")
+        if any(json.dumps(serial) in r.text for serial in shared_serials))
+    before = records_by_source(lake)
+
+    record = forget.forget(open_lake(lake, spark), email)
+
+    after = records_by_source(lake)
+    for source in pipeline.SOURCES:
+        gone = before[source] - after[source]
+        assert not after[source] - before[source], source  # nothing new, nothing altered
+        assert all(erasure.belongs(text, source, email, frozenset(own_serials)) for text in gone)
+        assert not any(erasure.belongs(text, source, email, frozenset(own_serials))
+                       for text in after[source])
+        assert record["landing_records_removed"][source] == sum(gone.values())
+    assert record["serial_numbers_removed"] == len(own_serials)
+    assert record["shared_serial_numbers_kept"] == len(shared_serials) > 0 or not shared
+    assert not before_steps - after["step_trainer"]  # a shared device's readings all stay
+    assert (record["quarantined_records_removed"]["accelerometer"] > 0) is quarantined
+    assert output_rows(lake) == reference_rows(lake)
+    summaries = landing_python.summarize_lake(lake)
+    assert record["zone_rows_after"] == json.loads(
+        (lake / "_reports" / "latest.json").read_text())["tables"]
+    assert {s: json.loads((lake / pipeline.accounting_path(s)).read_text())["quarantined"]
+            for s in pipeline.SOURCES} == {s: summaries[s]["quarantined"]
+                                           for s in pipeline.SOURCES}
+    # Every catalog table is proven clean; the step trainer's only if the customer owns a device.
+    assert set(record["proof_rows_left"].values()) == {0}
+    assert len(record["proof_rows_left"]) == (11 if own_serials else 7)
+    assert record["text_files_mentioning"] == 0
+    text = json.dumps(record)
+    assert email not in text and not any(serial in text for serial in own_serials)
+    assert not list((lake / forget.PENDING).glob("*"))
+    capsys.readouterr()
+    forget.forget(open_lake(lake, spark), email)
+    assert "nothing to forget" in capsys.readouterr().out
+
+
+def test_an_interrupted_forget_finishes_on_the_next_run(spark, dirty_run, tmp_path, monkeypatch):
+    """A failure after the first landing file was replaced (a full disk, a kill), then one
+    after the landing files but before the jobs: each re-run takes up where the last stopped,
+    and the end is the same as that of an uninterrupted run."""
+    email = consenting_with(dirty_run, quarantined=True)
+    lakes = {}
+    for name in ("straight", "interrupted"):
+        lakes[name] = tmp_path / name
+        shutil.copytree(dirty_run, lakes[name])
+    straight = forget.forget(open_lake(lakes["straight"], spark), email)
+
+    replace = forget.LocalLake.replace
+    calls = []
+
+    def fail_on_second_file(self, key, data):
+        calls.append(key)
+        if len(calls) == 2:
+            raise OSError("No space left on device")
+        replace(self, key, data)
+
+    monkeypatch.setattr(forget.LocalLake, "replace", fail_on_second_file)
+    with pytest.raises(OSError):
+        forget.forget(open_lake(lakes["interrupted"], spark), email)
+    monkeypatch.setattr(forget.LocalLake, "replace", replace)
+    monkeypatch.setattr(forget.LocalLake, "run_jobs", lambda self: (_ for _ in ()).throw(
+        forget.CliError("the jobs failed")))
+    with pytest.raises(forget.CliError):
+        forget.forget(open_lake(lakes["interrupted"], spark), email)
+    monkeypatch.undo()
+    finished = forget.forget(open_lake(lakes["interrupted"], spark), email)
+
+    assert records_by_source(lakes["interrupted"]) == records_by_source(lakes["straight"])
+    assert output_rows(lakes["interrupted"]) == output_rows(lakes["straight"])
+    same = ("subject", "landing_records_removed", "quarantined_records_removed",
+            "serial_numbers_removed", "zone_rows_before", "zone_rows_after")
+    assert {k: finished[k] for k in same} == {k: straight[k] for k in same}
+
+
+def test_dry_run_and_unknown_email_change_nothing(dirty_run, tmp_path, capsys):
+    lake = tmp_path / "lake"
+    shutil.copytree(dirty_run, lake)
+    email = consenting_with(lake, quarantined=False)
+    files = {p: p.read_bytes() for p in lake.rglob("*") if p.is_file()}
+    assert forget.main(["--lake", str(lake), "--email", email, "--dry-run"]) == 0
+    assert forget.main(["--lake", str(lake), "--email", "nobody@example.com"]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing was changed (--dry-run)" in out and "nothing to forget" in out
+    assert {p: p.read_bytes() for p in lake.rglob("*") if p.is_file()} == files
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--email", "not-an-email"], "not an email address"),
+    (["--email", "a@example.com", "--lake", "/no/such/lake"], "does not exist"),
+])
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys, arguments, message):
+    if "--lake" not in arguments:
+        arguments = [*arguments, "--lake", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_status:
+        forget.main(arguments)
+    assert exit_status.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+# --- acceptance: the Udacity data, by the command line ------------------------------------------
+
+@needs_udacity_data
+def test_forget_on_udacity_data_leaves_no_trace_and_equals_a_run_without_the_customer(
+        spark, tmp_path):
+    """By the command line, whose job runner is the local runner in a process of its own."""
+    lake = copy_landing(UDACITY_DATA, tmp_path / "lake")
+    run_in_process(spark)(lake, [])
+    # The second curated customer in email order (the acceptance check uses another one).
+    email = sorted(row[1] for row in output_rows(lake)["customer_curated"])[1]
+    serials, _ = erasure.customer_serials(
+        [p.read_bytes() for p in (lake / "customer" / "landing").glob("*.json")], email)
+    original = {p.relative_to(lake): p.read_bytes().splitlines(keepends=True)
+                for p in lake.glob("*/landing/*.json")}
+
+    assert forget.main(["--lake", str(lake), "--email", email]) == 0
+
+    removed = Counter()
+    for path, lines in original.items():
+        source = path.parts[0]
+        kept = [line for line in lines
+                if not erasure.belongs(line.decode().strip(), source, email, frozenset(serials))]
+        assert (lake / path).read_bytes() == b"".join(kept), path
+        removed[source] += len(lines) - len(kept)
+    assert serials and all(removed[source] > 0 for source in pipeline.SOURCES)
+    for path in lake.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert email.encode() not in data, path
+            assert not any(serial.encode() in data for serial in serials), path
+    reference = zones_duckdb.compute_zones(lake)
+    assert output_rows(lake) == {
+        t.name: sorted(reference.sql(f"select * from {t.name}").fetchall(), key=repr)
+        for t in pipeline.output_tables()}
