@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from scripts.reference import landing_python
 
@@ -113,7 +113,6 @@ class Removal:
     removed: int = 0
     quarantined: int = 0  # of the removed records, those the landing job had quarantined
     split_lines: int = 0  # lines that also held others' records, which were kept
-    kept_fragments: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:

@@ -114,15 +114,17 @@ class LocalLake:
     def replace(self, key: str, data: bytes) -> None:
         """Write ``data`` to a hidden file beside the target (no reader lists names starting
         with "."), flush it to disk, then rename it over the target: a reader, or a re-run
-        after a crash, sees the old file or the new one, never half of one."""
+        after a crash, sees the old file or the new one, never half of one. The file keeps its
+        mode; a new one is readable by its owner only."""
         target = self.root / key
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o600
         descriptor, temporary = tempfile.mkstemp(prefix=".forget-", dir=target.parent)
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
-            os.chmod(temporary, target.stat().st_mode & 0o777)
+            os.chmod(temporary, mode)
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -134,14 +136,7 @@ class LocalLake:
 
     def write_json(self, key: str, value: dict) -> None:
         (self.root / key).parent.mkdir(parents=True, exist_ok=True)
-        self.replace_text(key, json.dumps(value, indent=2) + "\n")
-
-    def replace_text(self, key: str, text: str) -> None:
-        target = self.root / key
-        if not target.exists():
-            target.write_text("")
-            target.chmod(0o600)
-        self.replace(key, text.encode())
+        self.replace(key, (json.dumps(value, indent=2) + "\n").encode())
 
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
@@ -350,10 +345,11 @@ def forget(lake: Lake, email: str, dry_run: bool = False) -> dict | None:
         lake.replace(key, removal.data)
     landing_totals(journal)
     lake.write_json(pending_key, journal)
+    built = journal["zone_rows_before"] is not None
     print(f"removed the customer's records from {len(journal['files'])} landing files; "
-          "running every job again")
+          + ("running every job again" if built else "no zones to rebuild (no run yet)"))
 
-    zones_after = lake.run_jobs() if journal["zone_rows_before"] is not None else None
+    zones_after = lake.run_jobs() if built else None
     serials = frozenset(journal["serial_numbers"])
     queries = proof_queries(email, serials, [device_id(device_key, s) for s in serials])
     proof = {table: lake.count_rows(sql) for table, sql in queries.items()}

@@ -241,17 +241,21 @@ def test_an_interrupted_forget_finishes_on_the_next_run(spark, dirty_run, tmp_pa
     straight = forget.forget(open_lake(lakes["straight"], spark), email)
 
     replace = forget.LocalLake.replace
-    calls = []
+    landing_files_written = []
 
-    def fail_on_second_file(self, key, data):
-        calls.append(key)
-        if len(calls) == 2:
-            raise OSError("No space left on device")
+    def fail_on_second_landing_file(self, key, data):
+        if "/landing/" in key:
+            landing_files_written.append(key)
+            if len(landing_files_written) == 2:
+                raise OSError("No space left on device")
         replace(self, key, data)
 
-    monkeypatch.setattr(forget.LocalLake, "replace", fail_on_second_file)
+    monkeypatch.setattr(forget.LocalLake, "replace", fail_on_second_landing_file)
     with pytest.raises(OSError):
         forget.forget(open_lake(lakes["interrupted"], spark), email)
+    first, second = landing_files_written  # the first replaced, the second not
+    assert (lakes["interrupted"] / first).read_bytes() != (dirty_run / first).read_bytes()
+    assert (lakes["interrupted"] / second).read_bytes() == (dirty_run / second).read_bytes()
     monkeypatch.setattr(forget.LocalLake, "replace", replace)
     monkeypatch.setattr(forget.LocalLake, "run_jobs", lambda self: (_ for _ in ()).throw(
         forget.CliError("the jobs failed")))
