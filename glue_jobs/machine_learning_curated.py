@@ -2,7 +2,7 @@
 
 machine_learning_curated, grain: one row per pair of a step_trainer_trusted reading s and an
 accelerometer_trusted reading a taken at the same instant (s.sensorReadingTime = a.timestamp).
-Anonymised: no email, name, phone or birthday leaves this job.
+Pseudonymous: no email, name, phone or birthday leaves this job, nor a serial number.
 
 --ml_match device (default, correct): the pair must also belong to one customer, i.e. a
 customer_curated row exists with email = a.user and serialNumber = s.serialNumber. Timestamps

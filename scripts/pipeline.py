@@ -129,7 +129,7 @@ TABLES: tuple[Table, ...] = (
           "of a curated customer's device"),
     Table("machine_learning_curated", "step_trainer", "curated",
           "one row per pair of a step trainer reading and an accelerometer reading taken at the "
-          "same time; anonymised"),
+          "same time; pseudonymous: no personal column, the device by a keyed hash"),
 )
 
 # The records each landing job rejected, with their reason and place (DESIGN.md, bad input):

@@ -195,7 +195,7 @@ owned as (
 ),
 
 final as (
-    -- anonymised: the user's email is dropped here, the serial number becomes the keyed hash
+    -- pseudonymous: the user's email is dropped here, the serial number becomes the keyed hash
     select sensorReadingTime, device_id(serialNumber) as deviceId, distanceFromObject, x, y, z
     from owned
 )
