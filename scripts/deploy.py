@@ -8,12 +8,13 @@
 
 Steps, each create-or-update and safe to repeat: the bucket (private, encrypted, TLS only, its
 scratch prefixes expiring); optionally an S3 gateway endpoint for a VPC and the Glue service
-role; the landing data and the five job scripts (unchanged files are skipped); the Glue database
-and the eleven tables of athena_ddl/ (through Athena); the five Glue jobs; a Glue workflow whose
-triggers chain the jobs; then, unless --no-run, a run of the workflow, followed job by job, and
-every table's row count from Athena. --dry-run prints every AWS call a deploy into a fresh
-account would make, and changes nothing. --print-deployer-policy prints the IAM policy that the
-principal running deploy and destroy needs, and nothing else.
+role; the SSM SecureString holding the key of machine_learning_curated's device ids (made once,
+never overwritten); the landing data and the five job scripts (unchanged files are skipped);
+the Glue database and the eleven tables of athena_ddl/ (through Athena); the five Glue jobs; a
+Glue workflow whose triggers chain the jobs; then, unless --no-run, a run of the workflow,
+followed job by job, and every table's row count from Athena. --dry-run prints every AWS call
+a deploy into a fresh account would make, and changes nothing. --print-deployer-policy prints
+the IAM policy that the principal running deploy and destroy needs, and nothing else.
 """
 
 from __future__ import annotations
