@@ -14,7 +14,8 @@ A landing record is the customer's when:
 
 A record the jobs quarantine (malformed JSON, a truncated object) cannot be read by field, so it
 is the customer's when its text holds the email, or an owned serial number, as a JSON string
-(with its quotes). Records are split as the landing jobs split them
+(with its quotes); a cut-off record that runs into the next object is one record to the jobs,
+and goes whole. Records are split as the landing jobs split them
 (``scripts.reference.landing_python``): a line holding only the customer's records is removed
 with its line end; a line mixing them with others' keeps the others' records, each on a line
 of its own; every other line stays byte for byte as it was.
