@@ -236,7 +236,12 @@ def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str],
     from scripts._cli.progress import JobProgress
 
     key_file = device_key_file or local_key.default_key_file()
-    if any(job.reads_device_key for job in jobs) and local_key.ensure_key_file(key_file):
+    try:
+        made = any(job.reads_device_key for job in jobs) and local_key.ensure_key_file(key_file)
+    except OSError as error:
+        raise CliError(f"cannot make the device-id key {key_file}: {error}; pass "
+                       "--device-key-file with a writable place") from error
+    if made:
         print(f"made the device-id key {key_file} (readable by you only; keep it: the ids "
               "of machine_learning_curated are computed with it)", flush=True)
     seconds = {}
