@@ -259,8 +259,8 @@ def read_ssm_key(parameter_arn: str) -> bytes:
     import boto3
 
     parts = parameter_arn.split(":", 5)
-    if len(parts) != 6 or parts[:3] != ["arn", parts[1], "ssm"] \
-            or not parts[5].startswith("parameter/"):
+    if (len(parts) != 6 or parts[0] != "arn" or parts[2] != "ssm"
+            or not parts[5].startswith("parameter/")):
         raise DeviceKeyError(f"not the ARN of an SSM parameter: {parameter_arn!r}")
     name = parts[5].removeprefix("parameter")  # a name starting with "/" keeps its one "/"
     response = boto3.client("ssm", region_name=parts[3]).get_parameter(Name=name,

@@ -55,9 +55,12 @@ def identities(fragment: str, source: str) -> set[str] | None:
     """The values of the source's identity field in one record (several when the record
     spells the field in several cases), or None when the record is not one JSON object."""
     parsed = landing_python.parse_object(fragment)
-    if parsed is None:
-        return None
-    wanted = IDENTITY_FIELD[source].lower()
+    return None if parsed is None else field_values(parsed, IDENTITY_FIELD[source])
+
+
+def field_values(parsed: dict, field: str) -> set[str]:
+    """The string values of ``field`` in a parsed record, whatever the case of its name."""
+    wanted = field.lower()
     return {str(value) for name, value in parsed.items()
             if name.lower() == wanted and isinstance(value, str)}
 
@@ -76,15 +79,6 @@ def belongs(fragment: str, source: str, email: str, serials: frozenset[str]) -> 
     return not found.isdisjoint(wanted)
 
 
-def serial_numbers(fragment: str) -> set[str]:
-    """The serial numbers a customer record names (any spelling of the field)."""
-    parsed = landing_python.parse_object(fragment)
-    if parsed is None:
-        return set()
-    return {str(value) for name, value in parsed.items()
-            if name.lower() == "serialnumber" and isinstance(value, str)}
-
-
 def record_texts(data: bytes) -> Iterable[str]:
     """Every record of one landing file, as the landing jobs split it."""
     text = data.decode("utf-8", errors="replace")
@@ -99,10 +93,11 @@ def customer_serials(customer_files: Iterable[bytes], email: str) -> tuple[set[s
     others: set[str] = set()
     for data in customer_files:
         for fragment in record_texts(data):
-            found = identities(fragment, "customer")
-            if found is None:
+            parsed = landing_python.parse_object(fragment)
+            if parsed is None:
                 continue
-            (own if email in found else others).update(serial_numbers(fragment))
+            owner = own if email in field_values(parsed, "email") else others
+            owner.update(field_values(parsed, "serialNumber"))
     return own - others, own & others
 
 
@@ -120,6 +115,22 @@ class Removal:
         return self.removed > 0
 
 
+def line_screen(source: str, email: str, serials: frozenset[str]):
+    """A quick test on a line's bytes that is true for every line that may hold a record of
+    the customer, so that only those are parsed: most lines are someone else's.
+
+    A record is the customer's only when its text holds the email (or an owned serial number):
+    as the identity field's value, or as a JSON string. Without a backslash in the line, no
+    JSON escape can spell the value otherwise, so the value's bytes must be there. A value
+    holding U+FFFD could come from undecodable bytes: then every line is parsed.
+    """
+    values = serials if source == "step_trainer" else frozenset({email})
+    if any("\ufffd" in value for value in values):
+        return lambda line: True
+    needles = [value.encode() for value in values]
+    return lambda line: b"\\" in line or any(needle in line for needle in needles)
+
+
 def without_customer(data: bytes, source: str, email: str, serials: frozenset[str]) -> Removal:
     """One landing file without the customer's records; every other line as it was."""
     lines = data.split(b"\n")
@@ -128,7 +139,11 @@ def without_customer(data: bytes, source: str, email: str, serials: frozenset[st
         lines.pop()
     kept: list[bytes] = []
     removal = Removal(data=b"")
+    screen = line_screen(source, email, serials)
     for line in lines:
+        if not screen(line):
+            kept.append(line)
+            continue
         text = line.decode("utf-8", errors="replace").removesuffix("\r")
         records = landing_python.fragments(landing_python.line_content(text))
         theirs = [belongs(record, source, email, serials) for record in records]

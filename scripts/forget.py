@@ -32,7 +32,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +43,7 @@ from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts._cli.text_table import SECTION_BREAK, box_table
 from scripts.aws.errors import DeployError
 from scripts.erasure import Removal
+from scripts.query import sql_string
 from scripts.reference import landing_python
 
 ERASURES = "_reports/erasures"
@@ -166,8 +167,7 @@ class LocalLake:
         return count
 
     def device_key(self) -> bytes:
-        local_key.ensure_key_file(self.key_file)
-        return local_key.load_key(self.key_file)
+        return local_key.key_of(self.key_file)
 
     def files_mentioning(self, values: list[str]) -> list[str] | None:
         """Files of the lake, but Parquet, whose bytes hold one of ``values``: logs, reports,
@@ -179,7 +179,11 @@ class LocalLake:
         return sorted(path.relative_to(self.root).as_posix() for path in self.root.rglob("*")
                       if path.is_file() and path.suffix != ".parquet"
                       and not path.is_relative_to(pending)
-                      and any(needle in path.read_bytes() for needle in needles))
+                      and contains_any(path.read_bytes(), needles))
+
+
+def contains_any(data: bytes, needles: list[bytes]) -> bool:
+    return any(needle in data for needle in needles)
 
 
 # --- the erasure, whatever the lake -----------------------------------------------------------
@@ -190,33 +194,40 @@ def subject_hash(device_key: bytes, email: str) -> str:
     return hmac.new(device_key, b"erasure\0" + email.encode(), hashlib.sha256).hexdigest()
 
 
-@dataclass
-class Plan:
-    """What forgetting one customer removes from the landing files of one lake."""
+@dataclass(frozen=True)
+class Customer:
+    """The customer to forget, as the customer landing files tell."""
 
+    email: str
     serials: frozenset[str]  # the customer's own serial numbers: their readings go
     shared_serials: frozenset[str]  # named by other customers too: their readings stay
-    files: dict[str, tuple[str, Removal]]  # landing file -> (source, removal), changed files
-
-    def removed(self, source: str, quarantined: bool = False) -> int:
-        return sum(r.quarantined if quarantined else r.removed
-                   for s, r in self.files.values() if s == source)
 
 
-def plan_erasure(lake: Lake, email: str, known_serials: frozenset[str] = frozenset()) -> Plan:
-    """Read every landing file once; ``known_serials`` are serial numbers found by an
-    interrupted run, whose customer records may be gone already."""
-    contents = {source: {key: lake.read(key) for key in lake.landing_files(source)}
-                for source in pipeline.SOURCES}
-    own, shared = erasure.customer_serials(contents["customer"].values(), email)
-    serials = frozenset(own | (known_serials - shared))
-    files = {}
+def find_customer(lake: Lake, email: str, known_serials: frozenset[str] = frozenset()
+                  ) -> Customer:
+    """The customer's serial numbers, from the customer landing files; ``known_serials`` are
+    those an interrupted run found, whose customer records may be gone already."""
+    own, shared = erasure.customer_serials(
+        (lake.read(key) for key in lake.landing_files("customer")), email)
+    return Customer(email, frozenset(own | (known_serials - shared)), frozenset(shared))
+
+
+def changed_files(lake: Lake, customer: Customer) -> Iterator[tuple[str, str, Removal]]:
+    """(landing file, source, removal) of every file the customer has records in, in
+    erasure.REWRITE_ORDER. One file at a time: it is read when the one before is dealt with,
+    so no more than one file and its rewrite are held in memory. (The customer files are read
+    a second time here; they are the small ones.)"""
     for source in erasure.REWRITE_ORDER:
-        for key, data in contents[source].items():
-            removal = erasure.without_customer(data, source, email, serials)
+        for key in lake.landing_files(source):
+            removal = erasure.without_customer(lake.read(key), source, customer.email,
+                                               customer.serials)
             if removal.changed:
-                files[key] = (source, removal)
-    return Plan(serials, frozenset(shared), files)
+                yield key, source, removal
+
+
+def file_counts(source: str, removal: Removal) -> dict:
+    """What the journal keeps of one changed landing file."""
+    return {"source": source, "removed": removal.removed, "quarantined": removal.quarantined}
 
 
 def now() -> str:
@@ -226,19 +237,16 @@ def now() -> str:
 def proof_queries(email: str, serials: frozenset[str], device_ids: list[str]
                   ) -> dict[str, str]:
     """Per catalog table, the Athena query counting the rows still about the customer."""
-    def text(value: str) -> str:
-        return "'" + value.replace("'", "''") + "'"
-
     def any_of(column: str, values: list[str]) -> str:
-        return f"{column} in ({', '.join(text(v) for v in sorted(values))})"
+        return f"{column} in ({', '.join(sql_string(v) for v in sorted(values))})"
 
     def mentioning(values: list[str]) -> str:
         # The quarantine keeps records as text: look for the value as a JSON string.
-        return " or ".join(f"strpos(record, {text(json.dumps(v, ensure_ascii=False))}) > 0"
+        return " or ".join(f"strpos(record, {sql_string(json.dumps(v, ensure_ascii=False))}) > 0"
                            for v in sorted(values))
 
-    by_email = f"email = {text(email)}"
-    by_user = f'"user" = {text(email)}'
+    by_email = f"email = {sql_string(email)}"
+    by_user = f'"user" = {sql_string(email)}'
     where = {"customer_landing": by_email, "customer_trusted": by_email,
              "customer_curated": by_email, "accelerometer_landing": by_user,
              "accelerometer_trusted": by_user,
@@ -284,33 +292,42 @@ def removal_table(journal: dict, zones_after: dict[str, int] | None) -> str:
     return box_table(("table", "removed"), rows)
 
 
-def new_journal(subject: str, plan: Plan, zones_before: dict[str, int] | None) -> dict:
+def new_journal(subject: str, customer: Customer, zones_before: dict[str, int] | None
+                ) -> dict:
     return {"subject": f"hmac-sha256:{subject}", "started_at": now(), "status": "pending",
             # Needed to finish after an interruption, once the customer records that name them
             # are gone; the pending record is deleted when the erasure is complete.
-            "serial_numbers": sorted(plan.serials),
-            "shared_serial_numbers_kept": len(plan.shared_serials),
+            "serial_numbers": sorted(customer.serials),
+            "shared_serial_numbers_kept": len(customer.shared_serials),
             "files": {}, "zone_rows_before": zones_before}
 
 
-def landing_totals(journal: dict) -> None:
-    """Fill in the per-source totals from the per-file counts."""
-    journal["landing_records_removed"] = {source: 0 for source in pipeline.SOURCES}
-    journal["quarantined_records_removed"] = {source: 0 for source in pipeline.SOURCES}
-    for counts in journal["files"].values():
-        journal["landing_records_removed"][counts["source"]] += counts["removed"]
-        journal["quarantined_records_removed"][counts["source"]] += counts["quarantined"]
+def landing_totals(files: dict[str, dict]) -> dict[str, dict[str, int]]:
+    """Per-source totals of the per-file counts: landing_records_removed and
+    quarantined_records_removed."""
+    totals = {name: {source: 0 for source in pipeline.SOURCES}
+              for name in ("landing_records_removed", "quarantined_records_removed")}
+    for counts in files.values():
+        totals["landing_records_removed"][counts["source"]] += counts["removed"]
+        totals["quarantined_records_removed"][counts["source"]] += counts["quarantined"]
+    return totals
 
 
-def print_plan(plan: Plan, lake: Lake) -> None:
-    rows = [(pipeline.landing_table(s).name, f"{plan.removed(s):,} records "
-             f"({plan.removed(s, quarantined=True):,} of them quarantined)")
+def print_plan(files: dict[str, dict], customer: Customer, lake: Lake) -> None:
+    totals = landing_totals(files)
+    rows = [(pipeline.landing_table(s).name,
+             f"{totals['landing_records_removed'][s]:,} records "
+             f"({totals['quarantined_records_removed'][s]:,} of them quarantined)")
             for s in pipeline.SOURCES]
     print(box_table(("table", "would remove"), rows))
-    print(f"{len(plan.files)} landing files of {lake.description} would change; "
-          f"{len(plan.serials)} serial numbers are the customer's alone, "
-          f"{len(plan.shared_serials)} shared with other customers would be kept; "
+    print(f"{len(files)} landing files of {lake.description} would change; "
+          f"{len(customer.serials)} serial numbers are the customer's alone, "
+          f"{len(customer.shared_serials)} shared with other customers would be kept; "
           "then every job would run again. Nothing was changed (--dry-run).")
+
+
+def nothing_to_forget(email: str, lake: Lake) -> None:
+    print(f"nothing to forget: no landing record of {email} in {lake.description}")
 
 
 def forget(lake: Lake, email: str, dry_run: bool = False) -> dict | None:
@@ -319,31 +336,35 @@ def forget(lake: Lake, email: str, dry_run: bool = False) -> dict | None:
     subject = subject_hash(device_key, email)
     pending_key = f"{PENDING}/{subject}.json"
     journal = lake.read_json(pending_key)
-    plan = plan_erasure(lake, email, frozenset(journal["serial_numbers"]) if journal else
-                        frozenset())
-    if not plan.files and journal is None:
-        print(f"nothing to forget: no landing record of {email} in {lake.description}")
-        return None
+    customer = find_customer(lake, email, frozenset(journal["serial_numbers"]) if journal
+                             else frozenset())
     if dry_run:
+        files = {key: file_counts(source, removal)
+                 for key, source, removal in changed_files(lake, customer)}
+        if not files and journal is None:
+            nothing_to_forget(email, lake)
+            return None
         if journal:
             print("an erasure of this customer was interrupted; run without --dry-run to "
                   "finish it")
-        print_plan(plan, lake)
+        print_plan(files, customer, lake)
         return None
-    if journal is None:
-        journal = new_journal(subject, plan, lake.zone_counts())
-    else:
-        print(f"finishing the erasure begun at {journal['started_at']}")
-    if plan.shared_serials:
-        print(f"kept: the readings of {len(plan.shared_serials)} serial numbers that other "
-              "customers' records name too")
 
-    for key, (source, removal) in plan.files.items():  # in erasure.REWRITE_ORDER
-        journal["files"][key] = {"source": source, "removed": removal.removed,
-                                 "quarantined": removal.quarantined}
+    if journal:
+        print(f"finishing the erasure begun at {journal['started_at']}")
+    for key, source, removal in changed_files(lake, customer):
+        if journal is None:  # the first file of a new erasure: the pending record begins
+            journal = new_journal(subject, customer, lake.zone_counts())
+        journal["files"][key] = file_counts(source, removal)
         lake.write_json(pending_key, journal)
         lake.replace(key, removal.data)
-    landing_totals(journal)
+    if journal is None:
+        nothing_to_forget(email, lake)
+        return None
+    if customer.shared_serials:
+        print(f"kept: the readings of {len(customer.shared_serials)} serial numbers that "
+              "other customers' records name too")
+    journal |= landing_totals(journal["files"])
     lake.write_json(pending_key, journal)
     built = journal["zone_rows_before"] is not None
     print(f"removed the customer's records from {len(journal['files'])} landing files; "

@@ -50,6 +50,8 @@ def key_locator(path: Path) -> str:
     return f"file:{path.resolve()}"
 
 
-def load_key(path: Path) -> bytes:
-    """The key of an existing key file (DeviceKeyError if unreadable or open to others)."""
+def key_of(path: Path) -> bytes:
+    """The key of the key file at ``path``, made first if there is none (DeviceKeyError if
+    it is unreadable or open to others)."""
+    ensure_key_file(path)
     return read_key_file(str(path))

@@ -91,15 +91,14 @@ def landing_bytes(lake: Path, jobs: tuple[GlueJob, ...]) -> int:
 
 
 def glue_arguments(job: GlueJob, lake: Path, options: dict[str, str],
-                   device_key_file: Path | None = None) -> list[str]:
+                   device_key_file: Path) -> list[str]:
     """The sys.argv Glue hands a script: script path, then --name value pairs; the job that
     reads the device key is told where it is."""
     argv = [str(REPO_ROOT / job.script), "--JOB_NAME", job.name, "--lake_root", str(lake)]
     for name, value in options.items():
         argv += [f"--{name}", value]
     if job.reads_device_key:
-        argv += ["--device_key", local_key.key_locator(device_key_file
-                                                       or local_key.default_key_file())]
+        argv += ["--device_key", local_key.key_locator(device_key_file)]
     return argv
 
 
@@ -119,8 +118,7 @@ def glue_process_state(argv: list[str], lake: Path) -> Iterator[None]:
             os.environ[CATALOG_ROOT_VARIABLE] = saved_catalog
 
 
-def run_job(job: GlueJob, lake: Path, options: dict[str, str],
-            device_key_file: Path | None = None) -> None:
+def run_job(job: GlueJob, lake: Path, options: dict[str, str], device_key_file: Path) -> None:
     argv = glue_arguments(job, lake, options, device_key_file)
     with glue_process_state(argv, lake):
         runpy.run_path(argv[0], run_name="__main__")

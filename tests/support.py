@@ -30,3 +30,10 @@ def copy_landing(source_root: Path, lake: Path) -> Path:
     for table in pipeline.landing_tables():
         shutil.copytree(source_root / table.path, lake / table.path)
     return lake
+
+
+def reference_rows(connection) -> dict[str, list[tuple]]:
+    """Every output table's rows in a DuckDB connection of the reference
+    (``zones_duckdb.compute_zones``), sorted as ``test_pipeline.output_rows`` sorts a lake's."""
+    return {t.name: sorted(connection.sql(f"select * from {t.name}").fetchall(), key=repr)
+            for t in pipeline.output_tables()}

@@ -15,7 +15,8 @@ from scripts import ddl, pipeline, query
 from scripts.reference import zones_duckdb
 from scripts.sample_data.generator import generate
 from scripts.run_local import run_pipeline
-from tests.support import REPO_ROOT, UDACITY_DATA, copy_landing, needs_udacity_data
+from tests.support import (REPO_ROOT, UDACITY_DATA, copy_landing, needs_udacity_data,
+                           reference_rows)
 
 OPTION_COMBINATIONS = [(c, m) for c in pipeline.CONSENT_MODES for m in pipeline.ML_MATCHES]
 
@@ -128,8 +129,7 @@ def test_pipeline_equals_the_duckdb_reference_row_for_row(generated_lake, option
                                                            consent_mode, ml_match):
     _, actual = option_runs[(consent_mode, ml_match)]
     reference = zones_duckdb.compute_zones(generated_lake, consent_mode, ml_match)
-    expected = {t.name: sorted(reference.sql(f"select * from {t.name}").fetchall(), key=repr)
-                for t in pipeline.output_tables()}
+    expected = reference_rows(reference)
     for name in expected:
         assert len(actual[name]) == len(expected[name]), name
         assert actual[name] == expected[name], name

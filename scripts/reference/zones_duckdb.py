@@ -318,8 +318,7 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
     else:
         load_landing_rows(connection, accepted_rows)
     if device_key is None:
-        local_key.ensure_key_file(local_key.default_key_file())
-        device_key = local_key.load_key(local_key.default_key_file())
+        device_key = local_key.key_of(local_key.default_key_file())
     register_device_id(connection, device_key)
     options = {"since_consent": consent_mode == "since_consent",
                "match_device": ml_match == "device"}
