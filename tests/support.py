@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -37,3 +38,20 @@ def reference_rows(connection) -> dict[str, list[tuple]]:
     (``zones_duckdb.compute_zones``), sorted as ``test_pipeline.output_rows`` sorts a lake's."""
     return {t.name: sorted(connection.sql(f"select * from {t.name}").fetchall(), key=repr)
             for t in pipeline.output_tables()}
+
+
+# Where a machine keeps its programs; a test that needs a machine without some of them builds a
+# PATH of links to everything else (path_without).
+SYSTEM_BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def path_without(folder: Path, excluded) -> str:
+    """A PATH of one folder, ``folder``, holding links to the programs of SYSTEM_BIN_DIRS whose
+    names ``excluded(name)`` rejects not: the machine as it would be without them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for directory in map(Path, SYSTEM_BIN_DIRS):
+        for program in sorted(directory.iterdir()) if directory.is_dir() else ():
+            link = folder / program.name
+            if not excluded(program.name) and not os.path.lexists(link):
+                link.symlink_to(program)
+    return str(folder)

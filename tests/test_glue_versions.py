@@ -40,7 +40,8 @@ def test_the_makefile_knows_the_glue_versions_of_the_table():
 def test_each_environment_installs_its_glue_versions_spark_and_python(runtime):
     pins = (REPO_ROOT / requirements_file(runtime.version)).read_text()
     assert f"pyspark=={runtime.spark}\n" in pins
-    assert make_variable(f"PYTHON_FOR_{runtime.version}").split()[0] == runtime.python
+    pythons = make_variable(f"PYTHON_FOR_{runtime.version}").split()
+    assert pythons == [runtime.python, *runtime.fallback_pythons]
 
 
 def test_this_environment_is_the_glue_version_its_spark_says():

