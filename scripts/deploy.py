@@ -10,9 +10,11 @@ Steps, each create-or-update and safe to repeat: the bucket (private, encrypted,
 scratch prefixes expiring); optionally an S3 gateway endpoint for a VPC and the Glue service
 role; the SSM SecureString holding the key of machine_learning_curated's device ids (made once,
 never overwritten); the landing data and the five job scripts (unchanged files are skipped);
-the Glue database and the eleven tables of athena_ddl/ (through Athena); the five Glue jobs; a
-Glue workflow whose triggers chain the jobs; then, unless --no-run, a run of the workflow,
-followed job by job, and every table's row count from Athena. --dry-run prints every AWS call
+the lake's own Athena workgroup (results in the bucket, enforced); the Glue database and the
+eleven tables of athena_ddl/ (through Athena); the five Glue jobs; a Glue workflow whose
+triggers chain the jobs; then, unless --no-run, a run of the workflow (or the run already in
+progress), followed job by job, and every table's row count from Athena. Every S3 call but
+CreateBucket carries ExpectedBucketOwner. --dry-run prints every AWS call
 a deploy into a fresh account would make, and changes nothing. --print-deployer-policy prints
 the IAM policy that the principal running deploy and destroy needs, and nothing else.
 """
@@ -88,6 +90,10 @@ class DeployConfig:
     def workflow_name(self) -> str:
         return f"{self.database}-lakehouse"
 
+    @property
+    def workgroup(self) -> str:
+        return athena.workgroup_name(self.database)
+
 
 # --- what deploy creates, derived from the pipeline definition -----------------------------------
 
@@ -143,7 +149,8 @@ def job_definition(job: pipeline.GlueJob, config: DeployConfig, role_arn: str,
             "--job-language": "python",
             "--TempDir": f"{config.lake_root}/{TEMP_PREFIX}/",
             "--enable-metrics": "true",
-            "--enable-continuous-cloudwatch-log": "true",
+            # No --enable-continuous-cloudwatch-log: AWS documents continuous logging for Glue
+            # 4.0 and earlier; from 5.0 (every version deploy offers) all jobs log in real time.
             **device_key_argument(job, device_key_arn),
             **conf_argument(spark_settings(config, region)),
         },
@@ -218,7 +225,7 @@ def check_inputs(config: DeployConfig) -> list[tuple[Path, str]]:
 def deploy_storage(aws: AwsClients, config: DeployConfig) -> str:
     """The bucket and the VPC endpoint; returns the account id."""
     with aws.doing("reading the caller's AWS account"):
-        account = aws("sts").get_caller_identity()["Account"]
+        account = aws.account()  # from now on, every S3 call expects this owner
     say(f"AWS account {account}, region {aws.region}")
     with aws.doing(f"creating or securing bucket {config.bucket}"):
         created = s3.ensure_bucket(aws("s3"), config.bucket, aws.region, account,
@@ -295,6 +302,13 @@ def upload_all(aws: AwsClients, config: DeployConfig, files: list[tuple[Path, st
     say(f"✓ {sent} files uploaded, {skipped} unchanged")
 
 
+def deploy_workgroup(aws: AwsClients, config: DeployConfig) -> None:
+    with aws.doing(f"creating Athena workgroup {config.workgroup}"):
+        outcome = athena.ensure_workgroup(aws("athena"), config.workgroup, config.bucket)
+    say(f"✓ Athena workgroup {config.workgroup} {outcome}: results in "
+        f"{athena.results_location(config.bucket)}, enforced for every query")
+
+
 def deploy_catalog(aws: AwsClients, config: DeployConfig) -> None:
     with aws.doing(f"creating Glue database {config.database}"):
         created = glue.ensure_database(aws("glue"), config.database,
@@ -340,8 +354,12 @@ def run_workflow(aws: AwsClients, config: DeployConfig) -> dict[str, int]:
     started = time.monotonic()
     jobs = [job.name for job in pipeline.dependency_order()]
     with aws.doing(f"starting Glue workflow {config.workflow_name}"):
-        run_id = glue.start_workflow_run(aws("glue"), config.workflow_name)
-    say(f"  workflow {config.workflow_name} run {run_id} started")
+        run_id, in_progress = glue.start_workflow_run(aws("glue"), config.workflow_name)
+    if in_progress:
+        say(f"  workflow {config.workflow_name} run {run_id} was already running (its schedule "
+            "or someone else started it; one run at a time): following that run instead")
+    else:
+        say(f"  workflow {config.workflow_name} run {run_id} started")
 
     def report(job_name: str, state: str) -> None:
         say(f"  [{jobs.index(job_name) + 1}/{len(jobs)}] {job_name} {state} "
@@ -385,6 +403,8 @@ def planned_steps(config: DeployConfig, files: list[tuple[Path, str]]) -> list[s
                  "the pseudonymous device ids, created if absent, never overwritten")
     steps.append(f"upload {len(files)} landing files and {len(pipeline.JOBS)} job scripts "
                  "(unchanged files skipped)")
+    steps.append(f"Athena workgroup {config.workgroup}: results in "
+                 f"{athena.results_location(config.bucket)}, enforced")
     steps.append(f"Glue database {config.database} and {len(pipeline.CATALOG_TABLES)} tables "
                  "from athena_ddl/ through Athena")
     steps.append(f"{len(pipeline.JOBS)} Glue {config.glue_version} jobs and workflow "
@@ -423,6 +443,7 @@ def deploy(aws: AwsClients, config: DeployConfig) -> None:
     role_arn, role_changed_at = deploy_role(aws, config, account)
     deploy_device_key(aws, config)
     upload_all(aws, config, files)
+    deploy_workgroup(aws, config)
     deploy_catalog(aws, config)
     deploy_jobs(aws, config, role_arn, account)
     if not config.run:

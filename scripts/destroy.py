@@ -3,15 +3,17 @@
     python -m scripts.destroy --bucket B [--region R] [--database stedi] [--role-name N]
         [--vpc-id V] [--delete-data] [--yes] [--endpoint-url URL]
 
-Without --yes it only lists what it would remove. The triggers, workflow, jobs, tables and
-database go, and so do deploy's own files in the bucket (job scripts, Athena results, Glue temp
-files). The lake's data, the bucket itself and the device-id key are deleted only with
---delete-data. The IAM role and the VPC endpoint are deleted only if deploy created them (it
-tags what it creates).
+Without --yes it only lists what it would remove. The triggers, workflow, jobs, tables,
+database and the lake's Athena workgroup go, and so do deploy's own files in the bucket (job
+scripts, Athena results, Glue temp files). The lake's data, the bucket itself and the
+device-id key are deleted only with --delete-data. The IAM role and the VPC endpoint are
+deleted only if deploy created them (it tags what it creates). Every S3 call but ListBuckets
+and CreateBucket (neither is made here) carries ExpectedBucketOwner.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,17 +54,28 @@ def glue_removals(aws: AwsClients, config: DeployConfig) -> list[Removal]:
 
 
 def catalog_removals(aws: AwsClients, config: DeployConfig) -> list[Removal]:
-    """Tables go through Athena, as they came (DROP keeps their data in S3), then the database."""
+    """Tables go through Athena, as they came (DROP keeps their data in S3), then the database,
+    then the lake's Athena workgroup."""
+    @functools.cache
+    def workgroup() -> str:
+        """The lake's workgroup; Athena's primary one for a deployment made before deploy made
+        a workgroup of its own."""
+        return (config.workgroup if athena.workgroup_exists(aws("athena"), config.workgroup)
+                else athena.PRIMARY_WORKGROUP)
+
     removals = [Removal(f"table {config.database}.{t.name}", lambda n=t.name:
                         athena.run_statement(aws("athena"),
                                              f"DROP TABLE IF EXISTS `{config.database}`.`{n}`",
-                                             config.database, config.bucket))
+                                             config.database, config.bucket,
+                                             workgroup=workgroup()))
                 for t in pipeline.CATALOG_TABLES]
     client = aws("glue")
     removals.append(Removal(f"Glue database {config.database}", lambda:
                             glue.delete_if_present(client.delete_database,
                                                    client.exceptions.EntityNotFoundException,
                                                    Name=config.database)))
+    removals.append(Removal(f"Athena workgroup {config.workgroup}", lambda:
+                            athena.delete_workgroup(aws("athena"), config.workgroup)))
     return removals
 
 
@@ -124,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Kept: the data in s3://{config.bucket} and the bucket "
                       "(add --delete-data to delete them)")
             return 0
+        with aws.doing("reading the caller's AWS account"):
+            aws.account()  # every S3 call from now on expects this owner of the bucket
         for removal in removals:
             with aws.doing(f"removing {removal.description}"):
                 removal.remove()

@@ -9,6 +9,12 @@ S3 uploads, which call the client underneath, retry too.
 ``AwsClients.doing`` names what a step is doing; an AWS error inside it becomes one line that
 says which service refused which call, with what code, while doing what, and for AccessDenied
 which permission was missing.
+
+Every S3 call that takes ``ExpectedBucketOwner`` carries the account the tools run in
+(``AwsClients.bucket_owner``), so that no request reads or writes a bucket of another account,
+whatever its policy allows: S3 answers 403 instead. It is added in one place, a handler on the
+S3 client, so that the calls boto3's transfer manager makes for an upload carry it too. The calls
+whose request has no such parameter (CreateBucket, ListBuckets) go without it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": RETRY_
 # Tag of every resource that deploy creates outside the bucket (role, VPC endpoint): destroy
 # removes only what carries it, and deploy changes no role without it unless told to adopt it.
 CREATED_BY_TAG = {"Key": "created-by", "Value": "stedi-deploy"}
+# The S3 request parameter that makes S3 refuse (403) a bucket another account owns.
+EXPECTED_BUCKET_OWNER = "ExpectedBucketOwner"
 MISSING_CREDENTIALS = ("no AWS credentials found: run `aws configure` (or set AWS_PROFILE, or "
                        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 
@@ -59,6 +67,8 @@ class AwsClients:
     _clients: dict[str, Any] = field(default_factory=dict, init=False)
     on_new_client: Callable[[Any], None] | None = None
     last_call: tuple[str, str] = ("", "")
+    # The account whose buckets the S3 calls may touch: set once the caller's account is known.
+    bucket_owner: str | None = None
 
     def __post_init__(self) -> None:
         self.session = boto3.Session(profile_name=self.target.profile,
@@ -74,6 +84,9 @@ class AwsClients:
                                          endpoint_url=self.target.endpoint_url,
                                          config=CLIENT_CONFIG)
             client.meta.events.register("before-call.*.*", self._record_call)
+            if service == "s3":
+                client.meta.events.register("provide-client-params.s3.*",
+                                            self._expect_bucket_owner)
             if self.on_new_client:
                 self.on_new_client(client)
             self._clients[service] = client
@@ -81,6 +94,21 @@ class AwsClients:
 
     def _record_call(self, model: Any, **_: Any) -> None:
         self.last_call = (model.service_model.service_name, model.name)
+
+    def _expect_bucket_owner(self, params: dict, model: Any, **_: Any) -> None:
+        """Add ExpectedBucketOwner to an S3 request that takes it (see the module's doc)."""
+        if EXPECTED_BUCKET_OWNER not in model.input_shape.members:
+            return  # CreateBucket, ListBuckets
+        if self.bucket_owner is None:
+            raise RuntimeError(f"S3 {model.name} before the account of the bucket is known: "
+                               "set AwsClients.bucket_owner first")
+        params.setdefault(EXPECTED_BUCKET_OWNER, self.bucket_owner)
+
+    def account(self) -> str:
+        """The caller's AWS account, which from now on must own every bucket S3 calls touch."""
+        if self.bucket_owner is None:
+            self.bucket_owner = self("sts").get_caller_identity()["Account"]
+        return self.bucket_owner
 
     @contextmanager
     def doing(self, activity: str) -> Iterator[None]:

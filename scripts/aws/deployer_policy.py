@@ -2,14 +2,17 @@
 (`python -m scripts.deploy --print-deployer-policy`).
 
 Every statement is scoped to what deploy names: the bucket, the role, the database and its
-tables, the five jobs, the workflow and its triggers, the device-id key's SSM parameter,
-Athena's primary workgroup. Athena runs
-the DDL with the caller's own Glue and S3 permissions, hence the table and bucket actions.
+tables, the five jobs, the workflow and its triggers, the device-id key's SSM parameter, the
+lake's Athena workgroup (and Athena's primary one, where destroy drops the tables of a
+deployment made before the lake had a workgroup of its own). Athena runs the DDL with the
+caller's own Glue and S3 permissions, hence the table and bucket actions. ExpectedBucketOwner,
+which every S3 call carries, needs no permission, nor does sts:GetCallerIdentity.
 """
 
 from __future__ import annotations
 
 from scripts import pipeline
+from scripts.aws.athena import PRIMARY_WORKGROUP, workgroup_name
 from scripts.aws.iam import catalog_resources
 from scripts.aws.ssm import device_key_parameter, parameter_arn
 
@@ -19,6 +22,7 @@ GLUE_SERVICE = "glue.amazonaws.com"
 def deployer_policy(bucket: str, database: str, role_name: str, workflow: str, region: str,
                     account: str, vpc: bool) -> dict:
     glue = f"arn:aws:glue:{region}:{account}"
+    athena = f"arn:aws:athena:{region}:{account}:workgroup"
     statements = [
         {"Sid": "TheLakeBucket", "Effect": "Allow",
          "Action": ["s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket",
@@ -27,8 +31,10 @@ def deployer_policy(bucket: str, database: str, role_name: str, workflow: str, r
                     "s3:PutBucketPolicy", "s3:GetLifecycleConfiguration",
                     "s3:PutLifecycleConfiguration"],
          "Resource": [f"arn:aws:s3:::{bucket}"]},
+        # AbortMultipartUpload: boto3's uploads of large files go in parts, and abort on failure.
         {"Sid": "TheLakeObjects", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                    "s3:AbortMultipartUpload"],
          "Resource": [f"arn:aws:s3:::{bucket}/*"]},
         {"Sid": "TheGlueServiceRole", "Effect": "Allow",
          "Action": ["iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:ListRoleTags",
@@ -64,10 +70,16 @@ def deployer_policy(bucket: str, database: str, role_name: str, workflow: str, r
          "Action": ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:GetParameter",
                     "ssm:DeleteParameter"],
          "Resource": [parameter_arn(region, account, device_key_parameter(database))]},
-        {"Sid": "AthenaForTheDdlAndCounts", "Effect": "Allow",
+        {"Sid": "TheLakesAthenaWorkgroup", "Effect": "Allow",
+         "Action": ["athena:CreateWorkGroup", "athena:GetWorkGroup", "athena:UpdateWorkGroup",
+                    "athena:DeleteWorkGroup"],
+         "Resource": [f"{athena}/{workgroup_name(database)}"]},
+        {"Sid": "AthenaForTheDdlCountsAndProofs", "Effect": "Allow",
          "Action": ["athena:StartQueryExecution", "athena:GetQueryExecution",
                     "athena:GetQueryResults"],
-         "Resource": [f"arn:aws:athena:{region}:{account}:workgroup/primary"]},
+         "Resource": [f"{athena}/{workgroup_name(database)}", f"{athena}/{PRIMARY_WORKGROUP}"]},
+        {"Sid": "FindTheWorkgroup", "Effect": "Allow", "Action": ["athena:ListWorkGroups"],
+         "Resource": "*"},  # ListWorkGroups supports no resource-level permissions
     ]
     if vpc:
         statements += [

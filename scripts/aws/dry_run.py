@@ -41,6 +41,7 @@ ANSWERS: dict[tuple[str, str], dict] = {
     ("ec2", "DescribeRouteTables"): {"RouteTables": [{"RouteTableId": DRY_RUN_ID}]},
     ("ec2", "DescribeVpcEndpoints"): {"VpcEndpoints": []},
     ("ec2", "CreateVpcEndpoint"): {"VpcEndpoint": {"VpcEndpointId": DRY_RUN_ID}},
+    ("athena", "ListWorkGroups"): {"WorkGroups": [{"Name": "primary"}]},
     ("athena", "StartQueryExecution"): {"QueryExecutionId": DRY_RUN_ID},
     ("athena", "GetQueryExecution"): {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
     ("athena", "GetQueryResults"): {"ResultSet": {"Rows": []}},
@@ -89,7 +90,9 @@ class DryRun:
     calls: list[PlannedCall] = field(default_factory=list)
 
     def attach(self, client: Any) -> None:
-        client.meta.events.register("provide-client-params.*.*", self._record)
+        # Recorded once every provider of parameters has run (the S3 client adds
+        # ExpectedBucketOwner on provide-client-params), before botocore validates them.
+        client.meta.events.register("before-parameter-build.*.*", self._record)
         client.meta.events.register("before-call.*.*", self._answer)
 
     def _record(self, params: dict, model: Any, **_: Any) -> None:

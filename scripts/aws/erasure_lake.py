@@ -6,7 +6,9 @@ and proves the result with Athena queries. Not a Glue job: the email would then 
 argument, which Glue keeps in the job run's history (GetJobRun returns it) and may write to
 its logs, both of which outlive the erasure; and removing whole lines while every other byte
 stays is plain Python on each object, where Spark's text writer would rewrite and rename the
-files. Each object is replaced by one PUT, which S3 makes visible whole or not at all.
+files. Each object is replaced by one PUT, which S3 makes visible whole or not at all. Every S3
+call expects the caller's account as the bucket's owner, and every Athena query runs in the
+lake's own workgroup (scripts/aws/clients.py, scripts/aws/athena.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class BucketLake:
     def connect(cls, bucket: str, database: str, region: str | None, profile: str | None,
                 endpoint_url: str | None) -> BucketLake:
         aws = AwsClients(AwsTarget(region=region, endpoint_url=endpoint_url, profile=profile))
+        with aws.doing("reading the caller's AWS account"):
+            aws.account()  # every S3 call from now on expects this owner of the bucket
         with aws.doing(f"finding bucket {bucket}"):
             aws("s3").head_bucket(Bucket=bucket)
         return cls(aws, bucket, database)

@@ -59,6 +59,10 @@ class BucketInOtherRegionError(DeployError):
     """The bucket exists in another region than the deploy's."""
 
 
+class WorkflowBusyError(DeployError):
+    """Glue refuses a new workflow run as too many at once but shows none in progress."""
+
+
 def one_line(text: str) -> str:
     """Text with every run of whitespace, line breaks included, made one space."""
     return " ".join(text.split())

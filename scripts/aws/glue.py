@@ -5,14 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from botocore.exceptions import ClientError
+
 from scripts.aws.clients import error_code
-from scripts.aws.errors import JobRunFailedError
+from scripts.aws.errors import JobRunFailedError, WorkflowBusyError
 from scripts.aws.waiting import wait_for
 
 RUN_FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR",
                               "EXPIRED"})
 # A workflow run in one of these has nothing more to start.
 WORKFLOW_FINAL_STATES = frozenset({"COMPLETED", "STOPPED", "ERROR"})
+# What start_workflow_run answers when the workflow runs as often as MaxConcurrentRuns allows.
+CONCURRENT_RUNS_EXCEEDED = "ConcurrentRunsExceededException"
 # What create_trigger answers while a trigger of the same name is still being deleted.
 TRIGGER_STILL_DELETING = frozenset({"AlreadyExistsException",
                                     "ConcurrentModificationException"})
@@ -145,8 +149,46 @@ def job_runs_of(workflow_run: dict) -> dict[str, dict]:
     return runs
 
 
-def start_workflow_run(glue, workflow_name: str) -> str:
-    return glue.start_workflow_run(Name=workflow_name)["RunId"]
+def concurrent_runs_exceeded(run: dict) -> bool:
+    """A run Glue refused to start because the workflow was already running as often as its
+    MaxConcurrentRuns allows (WorkflowRun.ErrorMessage: "Concurrent runs exceeded for workflow:
+    <name>.")."""
+    return (run.get("Status") == "ERROR"
+            and run.get("ErrorMessage", "").startswith("Concurrent runs exceeded"))
+
+
+def run_in_progress(glue, workflow_name: str) -> str | None:
+    """The latest run of the workflow that is still RUNNING, if any."""
+    runs = glue.get_workflow_runs(Name=workflow_name, IncludeGraph=False).get("Runs", [])
+    running = [run for run in runs if run.get("Status") == "RUNNING"]
+    if not running:
+        return None
+    return max(running, key=lambda run: started_on(run))["WorkflowRunId"]
+
+
+def start_workflow_run(glue, workflow_name: str, attempts: int = 3) -> tuple[str, bool]:
+    """Start a run of the workflow; (run id, False). If the workflow is already running as often
+    as its MaxConcurrentRuns allows (a scheduled run, or one started in the console), Glue
+    refuses the new run, either with ConcurrentRunsExceededException or with a run that ends in
+    ERROR at once: then the run in progress is the one to follow, (its id, True). A run in
+    progress that ends between the refusal and the look-up means trying again."""
+    for _ in range(attempts):
+        try:
+            run_id = glue.start_workflow_run(Name=workflow_name)["RunId"]
+        except ClientError as error:
+            if error_code(error) != CONCURRENT_RUNS_EXCEEDED:
+                raise
+        else:
+            run = glue.get_workflow_run(Name=workflow_name, RunId=run_id,
+                                        IncludeGraph=False)["Run"]
+            if not concurrent_runs_exceeded(run):
+                return run_id, False
+        running = run_in_progress(glue, workflow_name)
+        if running is not None:
+            return running, True
+    raise WorkflowBusyError(
+        f"Glue workflow {workflow_name} refused {attempts} new runs as too many at once, yet "
+        "shows no run in progress: see its runs in the Glue console")
 
 
 def failed_job(job_runs: dict[str, dict]) -> tuple[str, dict] | None:
@@ -191,9 +233,10 @@ def follow_workflow_run(glue, workflow_name: str, run_id: str, job_names: list[s
             f"{job_run.get('ErrorMessage', 'no error message')} ({log_streams_hint(job_run)})")
     never_ran = [n for n in job_names if job_runs.get(n, {}).get("JobRunState") != "SUCCEEDED"]
     if never_ran:
+        reason = f" ({run['ErrorMessage']})" if run.get("ErrorMessage") else ""
         raise JobRunFailedError(
-            f"Glue workflow {workflow_name} run {run_id} ended {run.get('Status')} without "
-            f"running {', '.join(never_ran)}: see the workflow's run in the Glue console")
+            f"Glue workflow {workflow_name} run {run_id} ended {run.get('Status')}{reason} "
+            f"without running {', '.join(never_ran)}: see the workflow's run in the Glue console")
     return job_runs
 
 

@@ -25,16 +25,24 @@ JOB_CATALOG_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:CreateTable",
 GLUE_METRICS_NAMESPACE = "Glue"
 
 
+# What the jobs' S3 connector calls on the bucket and on its objects. From Glue 5.1 that
+# connector is Hadoop's S3A, whose documented write permissions (hadoop-aws, "Working with IAM
+# Assumed Roles", Restricting S3A operations through AWS Policies) include listing and aborting
+# multipart uploads, which its committers do; ListMultipartUploadParts is in that page's
+# read/write example. Granted for every version: uploads of any size go in parts.
+JOB_BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
+JOB_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                      "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+
+
 def s3_access_policy(bucket: str) -> dict:
     """Read and write this bucket only (the seed's policy gave s3:* on every bucket)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "ListTheLakeBucket", "Effect": "Allow",
-             "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            {"Sid": "ListTheLakeBucket", "Effect": "Allow", "Action": JOB_BUCKET_ACTIONS,
              "Resource": [f"arn:aws:s3:::{bucket}"]},
-            {"Sid": "ReadWriteTheLake", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            {"Sid": "ReadWriteTheLake", "Effect": "Allow", "Action": JOB_OBJECT_ACTIONS,
              "Resource": [f"arn:aws:s3:::{bucket}/*"]},
         ],
     }
@@ -68,8 +76,9 @@ def glue_access_policy(region: str, account: str, database: str) -> dict:
 
 def device_key_policy(parameter_arn: str) -> dict:
     """Read the one SecureString holding the device-id key (scripts/aws/ssm.py). No
-    kms:Decrypt: the AWS managed key aws/ssm lets every principal of the account decrypt
-    through Parameter Store; the parameter's own permission is the gate."""
+    kms:Decrypt: the AWS managed key aws/ssm grants Decrypt to every IAM principal of the
+    account, so SSM's read permissions on the parameter are the only gate (README, Privacy:
+    who else can read it)."""
     return {
         "Version": "2012-10-17",
         "Statement": [

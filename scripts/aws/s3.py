@@ -73,19 +73,28 @@ def expiry_rules(prefixes: dict[str, int]) -> list[dict]:
     return rules
 
 
+# What GetBucketLifecycleConfiguration answers besides the rules that
+# PutBucketLifecycleConfiguration takes back: the bucket's default minimum object size for
+# transitions. A put without it would reset it to S3's default.
+LIFECYCLE_SETTINGS_KEPT = ("TransitionDefaultMinimumObjectSize",)
+
+
 def ensure_expiry(s3, bucket: str, prefixes: dict[str, int]) -> None:
-    """Put deploy's lifecycle rules, keeping every rule of the bucket that is not deploy's
-    (PutBucketLifecycleConfiguration replaces the whole configuration)."""
+    """Put deploy's lifecycle rules, keeping every rule of the bucket that is not deploy's and
+    the configuration's other settings (PutBucketLifecycleConfiguration replaces the whole
+    configuration)."""
     try:
-        existing = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        current = s3.get_bucket_lifecycle_configuration(Bucket=bucket)
     except ClientError as error:
         if error_code(error) != "NoSuchLifecycleConfiguration":
             raise
-        existing = []
+        current = {"Rules": []}
     ours = expiry_rules(prefixes)
-    kept = [rule for rule in existing if not rule.get("ID", "").startswith("stedi-")]
+    kept = [rule for rule in current["Rules"] if not rule.get("ID", "").startswith("stedi-")]
+    settings = {key: current[key] for key in LIFECYCLE_SETTINGS_KEPT if key in current}
     s3.put_bucket_lifecycle_configuration(Bucket=bucket,
-                                          LifecycleConfiguration={"Rules": kept + ours})
+                                          LifecycleConfiguration={"Rules": kept + ours},
+                                          **settings)
 
 
 def ensure_tls_only(s3, bucket: str) -> None:
