@@ -9,15 +9,22 @@ SecureString made by deploy (scripts/aws/ssm.py).
 
 The first run makes the key; every later run reads the same one, so a device keeps its id.
 Losing the file means new ids on the next run, nothing worse.
+
+    python -m scripts.local_key [--file PATH]
+
+makes the key file if there is none and prints the --device_key value that names it,
+``file:<path>``, for running a script by itself (``python -m scripts.glue_submit``).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
-from glue_jobs.shared.device_key import KEY_BYTES, read_key_file
+from glue_jobs.shared.device_key import KEY_BYTES, DeviceKeyError, read_key_file
+from scripts._cli.errors import OneLineArgumentParser, fail
 
 KEY_FILE_VARIABLE = "STEDI_DEVICE_KEY_FILE"
 
@@ -55,3 +62,24 @@ def key_of(path: Path) -> bytes:
     it is unreadable or open to others)."""
     ensure_key_file(path)
     return read_key_file(str(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineArgumentParser(prog="local_key", description="Make the local device-id key "
+                                   "if there is none and print the --device_key value naming it.")
+    parser.add_argument("--file", type=Path, default=None,
+                        help=f"the key file (default: {default_key_file()})")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    path = args.file or default_key_file()
+    try:
+        key_of(path)
+    except DeviceKeyError as error:
+        fail(str(error))
+    except OSError as error:
+        fail(f"cannot make the device-id key {path}: {error}; pass --file with a writable place")
+    print(key_locator(path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

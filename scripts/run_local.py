@@ -15,24 +15,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import logging
-import os
-import runpy
 import sys
 import time
-import traceback
-from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
 
 from scripts import local_key, pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
+from scripts.local_glue.glue_process import (failure_line, job_log_file, landing_bytes,
+                                             run_script, traceback_file)
 from scripts.pipeline import GlueJob
 from scripts._cli.text_table import SECTION_BREAK, box_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CATALOG_ROOT_VARIABLE = "STEDI_LOCAL_CATALOG_ROOT"
 
 
 def parse_arguments(argv: list[str]):
@@ -82,14 +77,6 @@ def missing_inputs(lake: Path, jobs: tuple[GlueJob, ...]) -> list[str]:
     return sorted(set(missing))
 
 
-def landing_bytes(lake: Path, jobs: tuple[GlueJob, ...]) -> int:
-    """Size of the landing files the jobs read: it tells a short run from a long one."""
-    folders = {Path(pipeline.table(name).location(lake)) for job in jobs for name in job.inputs
-               if pipeline.table(name).zone == "landing"}
-    return sum(f.stat().st_size for folder in folders if folder.is_dir()
-               for f in folder.rglob("*") if f.is_file())
-
-
 def glue_arguments(job: GlueJob, lake: Path, options: dict[str, str],
                    device_key_file: Path) -> list[str]:
     """The sys.argv Glue hands a script: script path, then --name value pairs; the job that
@@ -102,46 +89,8 @@ def glue_arguments(job: GlueJob, lake: Path, options: dict[str, str],
     return argv
 
 
-@contextmanager
-def glue_process_state(argv: list[str], lake: Path) -> Iterator[None]:
-    """sys.argv and the local catalog location as a Glue job sees them, restored afterwards."""
-    saved_argv, saved_catalog = sys.argv, os.environ.get(CATALOG_ROOT_VARIABLE)
-    sys.argv = argv
-    os.environ[CATALOG_ROOT_VARIABLE] = str(lake)
-    try:
-        yield
-    finally:
-        sys.argv = saved_argv
-        if saved_catalog is None:
-            os.environ.pop(CATALOG_ROOT_VARIABLE, None)
-        else:
-            os.environ[CATALOG_ROOT_VARIABLE] = saved_catalog
-
-
 def run_job(job: GlueJob, lake: Path, options: dict[str, str], device_key_file: Path) -> None:
-    argv = glue_arguments(job, lake, options, device_key_file)
-    with glue_process_state(argv, lake):
-        runpy.run_path(argv[0], run_name="__main__")
-
-
-def first_line(error: BaseException) -> str:
-    """The message of an error without the JVM stack trace Py4J appends."""
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0][:500]
-
-
-def traceback_file(lake: Path, job: GlueJob) -> Path:
-    """Where a failing job's traceback is kept: the one-line error names this file, which
-    holds the file and line of the error. A run of the job removes an earlier one."""
-    return lake / "_logs" / f"{job.name}.traceback"
-
-
-def keep_traceback(lake: Path, job: GlueJob) -> Path:
-    """Write the traceback of the exception being handled to the job's traceback file."""
-    path = traceback_file(lake, job)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(traceback.format_exc())
-    return path
+    run_script(glue_arguments(job, lake, options, device_key_file), lake)
 
 
 def load_job_module(job: GlueJob) -> ModuleType:
@@ -150,28 +99,6 @@ def load_job_module(job: GlueJob) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@contextmanager
-def job_log_file(path: Path) -> Iterator[None]:
-    """Send what a job logs through glueContext.get_logger() (the local runtime's Python logger
-    "awsglue.local"; CloudWatch on AWS) to ``path`` instead of the terminal, which shows the
-    runner's progress."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logger = logging.getLogger("awsglue.local")
-    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    saved = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]
 
 
 def read_accounting(lake: Path) -> dict[str, dict]:
@@ -245,14 +172,12 @@ def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str],
     seconds = {}
     for position, job in enumerate(jobs, start=1):
         progress = JobProgress(f"[{position}/{len(jobs)}] {job.name}", spark.sparkContext)
-        traceback_file(lake, job).unlink(missing_ok=True)
+        traceback_file(lake, job.name).unlink(missing_ok=True)
         try:
             with progress, job_log_file(lake / "_logs" / f"{job.name}.log"):
                 run_job(job, lake, options, key_file)
         except Exception as error:  # a job's failure of any kind is reported, not re-raised
-            raise CliError(f"job {job.name} failed: {first_line(error)} (traceback: "
-                           f"{keep_traceback(lake, job)}; Spark log: "
-                           f"{lake / '_logs' / 'spark.log'})") from error
+            raise CliError(failure_line(lake, job.name, error)) from error
         seconds[job.name] = round(progress.seconds, 2)
     with JobProgress("counting the rows of every table", spark.sparkContext):
         landing, rejected, warnings = landing_counts(read_accounting(lake))

@@ -232,13 +232,62 @@ def test_device_key_that_is_not_32_bytes_of_hex_is_refused_without_echoing_it(tm
     key_file.chmod(0o600)
     with pytest.raises(ML_JOB.DeviceKeyError) as raised:
         ML_JOB.read_device_key(f"file:{key_file}")
-    assert "32 bytes" in str(raised.value) and (not text or text not in str(raised.value))
+    assert str(raised.value) == (f"device key file {key_file} does not hold a key of 32 bytes "
+                                 "in hexadecimal: put one there, made with openssl rand -hex 32 "
+                                 '(README, "The device-id key")')
 
 
-@pytest.mark.parametrize("locator", ["s3://bucket/key", "file:", "ssm:/stedi/device-id-key"])
-def test_device_key_locator_must_be_a_file_or_an_ssm_parameter_arn(locator):
-    with pytest.raises(ML_JOB.DeviceKeyError):
+def test_device_key_file_that_does_not_exist_names_the_command_that_makes_it(tmp_path):
+    missing = tmp_path / "nowhere.key"
+    with pytest.raises(ML_JOB.DeviceKeyError) as raised:
+        ML_JOB.read_device_key(f"file:{missing}")
+    assert str(raised.value) == (f"device key file {missing} does not exist: make it with "
+                                 f"python -m scripts.local_key --file {missing}")
+
+
+MISSING_KEY = ('--device_key is missing: add the job parameter --device_key ssm:<parameter ARN> '
+               '(or s3://<bucket>/<object>; locally file:<path>, which python -m '
+               'scripts.local_key prints); README, "The device-id key" shows how to make the key')
+
+
+@pytest.mark.parametrize("argv", [
+    ["job.py", "--JOB_NAME", "j", "--lake_root", "/lake"],
+    ["job.py", "--JOB_NAME", "j", "--device_key"],  # a name without its value
+])
+def test_a_missing_device_key_argument_names_the_fix(argv):
+    with pytest.raises(ML_JOB.DeviceKeyError) as raised:
+        ML_JOB.device_key_argument(argv)
+    assert str(raised.value) == MISSING_KEY
+
+
+def test_the_device_key_argument_is_read_among_glues_own():
+    argv = ["/tmp/job.py", "--JOB_ID", "j_1", "--device_key", "file:/k", "--JOB_RUN_ID", "jr_1",
+            "--enable-metrics", "true"]
+    assert ML_JOB.device_key_argument(argv) == "file:/k"
+
+
+LOCATORS = 'ssm:<parameter ARN>, s3://<bucket>/<object> or file:<path>'
+
+
+@pytest.mark.parametrize("locator, refusal", [
+    ("file:", f"--device_key must be {LOCATORS}, not 'file:'"),
+    ("ssm:", f"--device_key must be {LOCATORS}, not 'ssm:'"),
+    ("gs://bucket/key", f"--device_key must be {LOCATORS}, not 'gs://bucket/key'"),
+    ("s3:/bucket/key", f"--device_key must be {LOCATORS}, not 's3:/bucket/key'"),
+    ("", f"--device_key must be {LOCATORS}, not ''"),
+    (KEY.hex(), f"--device_key must be {LOCATORS}, not the key itself: pass where it is, never "
+                "the key"),
+    ("ssm:/stedi/device-id-key", "not the ARN of an SSM parameter: '/stedi/device-id-key'; pass "
+                                 "ssm:arn:aws:ssm:<region>:<account>:parameter/<name>"),
+    ("s3://bucket", "not the URL of an S3 object: 's3://bucket'; pass s3://<bucket>/<object>"),
+    ("s3://bucket/folder/", "not the URL of an S3 object: 's3://bucket/folder/'; pass "
+                            "s3://<bucket>/<object>"),
+])
+def test_device_key_locator_must_name_an_ssm_parameter_an_s3_object_or_a_file(locator, refusal):
+    """Refused before any AWS call, in one line naming what to pass; never echoing a key."""
+    with pytest.raises(ML_JOB.DeviceKeyError) as raised:
         ML_JOB.read_device_key(locator)
+    assert str(raised.value) == f'{refusal} (README, "The device-id key")'
 
 
 # --- what every script shares --------------------------------------------------------------------
@@ -307,9 +356,10 @@ def test_script_writes_its_accounting_where_the_runner_reads_it(source):
 
 
 # What a Glue job has without --additional-python-modules: Glue's libraries and Python's, and
-# boto3, which Glue provides every Python job (its table of "Python modules already provided").
-# Only the device-key reader imports boto3, inside the function that reads an SSM parameter.
-ALLOWED_IMPORT_ROOTS = {"awsglue", "pyspark", "boto3"} | set(sys.stdlib_module_names)
+# boto3 with its botocore, which Glue provides every Python job (its table of "Python modules
+# already provided"). Only the device-key reader imports them, inside the functions that read
+# the key from SSM or S3.
+ALLOWED_IMPORT_ROOTS = {"awsglue", "pyspark", "boto3", "botocore"} | set(sys.stdlib_module_names)
 
 
 @pytest.mark.parametrize("job", pipeline.JOBS, ids=lambda j: j.name)
