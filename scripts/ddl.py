@@ -2,9 +2,11 @@
 
     python -m scripts.ddl render --bucket B [--database stedi] --out DIR
 
-Each file of athena_ddl/ creates one Glue catalog table, with ``${bucket}`` and ``${database}``
-placeholders. ``render`` fills them in for users of the Athena console; the deploy tool runs the
-same rendered statements, and the local query tool builds its tables from the parsed DDL, so the
+athena_ddl/database.sql creates the Glue catalog database; each other file of athena_ddl/ creates
+one catalog table in it, with ``${bucket}`` and ``${database}`` placeholders. The files run in one
+order, ``ddl_files_in_order()``: the database first. ``render`` fills the placeholders in for
+users of the Athena console and numbers the files in that order; the deploy tool runs the same
+rendered statements in that order, and so does the local query tool, on its own catalog, so the
 DDL files are the only place where the tables' columns, types and locations are written down.
 """
 
@@ -40,14 +42,36 @@ class TableDefinition:
     columns: tuple[tuple[str, str], ...]  # (column name as written, Hive type in lowercase)
     location: str  # s3://bucket/customer/landing/
     storage: str  # "json" or "parquet"
+    database: str = ""  # the database the statement creates the table in
 
     def relative_location(self, bucket: str) -> str:
         """The location below the lake root, e.g. ``customer/landing``."""
         return self.location.removeprefix(f"s3://{bucket}/").strip("/")
 
 
-def ddl_file(table_name: str) -> Path:
-    return DDL_DIR / f"{table_name}.sql"
+# athena_ddl/database.sql: the CREATE DATABASE statement, run before every table's.
+DATABASE_DDL = "database"
+
+
+def ddl_file(name: str) -> Path:
+    """athena_ddl/<name>.sql: a table's file, or the database's (``DATABASE_DDL``)."""
+    return DDL_DIR / f"{name}.sql"
+
+
+def ddl_files_in_order() -> tuple[str, ...]:
+    """The files of athena_ddl/ (names without .sql) in the one order they are run, in the Athena
+    console, by deploy and by the local query tool: the database first (a table cannot be
+    created in a database that does not exist), then the landing tables, the quarantine tables
+    their jobs write, and the tables the jobs write, in the order the jobs run."""
+    return (DATABASE_DDL,
+            *(t.name for t in pipeline.landing_tables()),
+            *(t.name for t in pipeline.QUARANTINE_TABLES),
+            *(t.name for t in pipeline.output_tables()))
+
+
+def numbered_name(name: str) -> str:
+    """The rendered file's name, numbered in run order: 00_database.sql, 01_customer_landing.sql."""
+    return f"{ddl_files_in_order().index(name):02d}_{name}.sql"
 
 
 def validate_names(bucket: str, database: str) -> None:
@@ -59,17 +83,23 @@ def validate_names(bucket: str, database: str) -> None:
                        "and underscores")
 
 
-def render(table_name: str, bucket: str, database: str = pipeline.DEFAULT_DATABASE) -> str:
-    """The table's DDL with bucket and database filled in (any other placeholder is an error)."""
+def render(name: str, bucket: str, database: str = pipeline.DEFAULT_DATABASE) -> str:
+    """A file's DDL (a table's or the database's) with bucket and database filled in (any other
+    placeholder is an error)."""
     validate_names(bucket, database)
-    return Template(ddl_file(table_name).read_text()).substitute(bucket=bucket, database=database)
+    return Template(ddl_file(name).read_text()).substitute(bucket=bucket, database=database)
+
+
+def render_in_order(bucket: str, database: str = pipeline.DEFAULT_DATABASE
+                    ) -> list[tuple[str, str]]:
+    """(name, rendered DDL) of every file of athena_ddl/, in ``ddl_files_in_order()``."""
+    return [(name, render(name, bucket, database)) for name in ddl_files_in_order()]
 
 
 def render_all(bucket: str, database: str = pipeline.DEFAULT_DATABASE) -> dict[str, str]:
-    """Every catalog table's rendered DDL, in pipeline order (landing tables first, the
-    quarantine tables last)."""
-    return {table.name: render(table.name, bucket, database)
-            for table in pipeline.CATALOG_TABLES}
+    """Every catalog table's rendered DDL (not the database's), in ``ddl_files_in_order()``."""
+    return {name: text for name, text in render_in_order(bucket, database)
+            if name != DATABASE_DDL}
 
 
 def statement(ddl: str) -> str:
@@ -78,30 +108,48 @@ def statement(ddl: str) -> str:
     return "\n".join(lines).strip().rstrip(";").strip()
 
 
+def created_database(ddl: str) -> str | None:
+    """The database a rendered CREATE DATABASE statement creates; None for any other statement."""
+    create = sqlglot.parse_one(statement(ddl), read="athena")
+    if isinstance(create, exp.Create) and create.kind in ("DATABASE", "SCHEMA"):
+        return create.this.name
+    return None
+
+
 def parse(ddl: str) -> TableDefinition:
     """Columns, location and storage of one rendered CREATE EXTERNAL TABLE statement."""
     create = sqlglot.parse_one(statement(ddl), read="athena")
-    if not isinstance(create, exp.Create):
-        raise ValueError(f"not a CREATE TABLE statement: {ddl[:80]!r}")
+    if not isinstance(create, exp.Create) or create.kind != "TABLE":
+        raise ValueError(f"not a CREATE TABLE statement: {statement(ddl)[:80]!r}")
     schema = create.this
     columns = tuple((column.name, column.args["kind"].sql(dialect="hive").lower())
                     for column in schema.expressions)
     serde = create.find(exp.RowFormatSerdeProperty)
     storage = "json" if serde is not None and serde.this.name == JSON_SERDE else "parquet"
     return TableDefinition(name=schema.this.name, columns=columns,
-                           location=create.find(exp.LocationProperty).this.name, storage=storage)
+                           location=create.find(exp.LocationProperty).this.name, storage=storage,
+                           database=schema.this.db)
 
 
 def table_definitions(bucket: str = PARSING_BUCKET) -> dict[str, TableDefinition]:
-    """Every table of athena_ddl/, parsed, in pipeline order."""
+    """Every table of athena_ddl/, parsed, in ``ddl_files_in_order()``."""
     return {name: parse(ddl) for name, ddl in render_all(bucket).items()}
 
 
 def write_rendered(bucket: str, database: str, out: Path) -> list[Path]:
+    """Write every file rendered, numbered in run order (00_database.sql first), into ``out``;
+    a rendering of athena_ddl/ left there before, numbered or not, is removed, so that the
+    folder lists exactly the files to run, in order."""
+    rendered = render_in_order(bucket, database)  # first, so that a mistake leaves out alone
     out.mkdir(parents=True, exist_ok=True)
+    names = set(ddl_files_in_order())
+    for old in out.glob("*.sql"):
+        if old.stem in names or (old.stem[:2].isdigit() and old.stem[2:3] == "_"
+                                 and old.stem[3:] in names):
+            old.unlink()
     written = []
-    for name, ddl in render_all(bucket, database).items():
-        path = out / f"{name}.sql"
+    for name, ddl in rendered:
+        path = out / numbered_name(name)
         path.write_text(ddl)
         written.append(path)
     return written
@@ -121,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(error))
     for path in written:
         print(path)
-    print(f"{len(written)} tables for s3://{args.bucket} in database {args.database}: paste "
-          "each file into the Athena query editor, landing tables first")
+    print(f"the database {args.database} and {len(written) - 1} tables for s3://{args.bucket}: "
+          "paste each file into the Athena query editor, in the order of their numbers "
+          f"({written[0].name} first)")
     return 0
 
 

@@ -314,7 +314,13 @@ def deploy_catalog(aws: AwsClients, config: DeployConfig) -> None:
         created = glue.ensure_database(aws("glue"), config.database,
                                        "STEDI Human Balance Analytics lakehouse")
     say(f"✓ Glue database {config.database} {'created' if created else 'exists'}")
-    for name, text in ddl.render_all(config.bucket, config.database).items():
+    # athena_ddl/ in its one order (ddl.ddl_files_in_order), as the console user runs it.
+    for name, text in ddl.render_in_order(config.bucket, config.database):
+        if name == ddl.DATABASE_DDL:  # CREATE DATABASE IF NOT EXISTS: nothing to drop
+            with aws.doing(f"running athena_ddl/{name}.sql through Athena"):
+                athena.run_statement(aws("athena"), ddl.statement(text), config.database,
+                                     config.bucket)
+            continue
         # Drop and create, so that a changed DDL file takes effect; the data stays in S3.
         with aws.doing(f"creating table {config.database}.{name} through Athena"):
             athena.run_statement(aws("athena"),

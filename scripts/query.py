@@ -3,24 +3,37 @@
     python -m scripts.query --lake DIR [--format table|csv|json] [--database stedi] "SQL"
 
 The query is written in Athena's dialect (Trino), translated to DuckDB's by sqlglot and run by
-an embedded DuckDB. The tables are built from the DDL files themselves (location, columns,
-types), so a query sees the columns and types Athena would, with Athena's lowercase names:
-JSON landing files are read with the DDL's types, a malformed line being a row of NULLs (as
-with the OpenX SerDe's 'ignore.malformed.json'); Parquet zones are read by column name; a table
-whose folder holds no files is empty rather than missing.
+an embedded DuckDB. The catalog is made by running the DDL files themselves, in their one order
+(``ddl.ddl_files_in_order()``: the database first), so a query sees the columns and types Athena
+would, with Athena's lowercase names: JSON landing files are read with the DDL's types, a
+malformed line being a row of NULLs (as with the OpenX SerDe's 'ignore.malformed.json'); Parquet
+zones are read by column name; a table whose folder holds no files is empty rather than missing.
+
+Where sqlglot's translation means something else in DuckDB, the tree is mended to mean what it
+means in Athena: integer division stays integer (the DDL's column types are known), timestamps
+with time zone live in Athena's session zone, UTC (or in the one zone the query names), the
+approximate aggregates are answered exactly (within Athena's error), date_diff counts whole
+units, format_datetime/parse_datetime patterns are Java's. Values print as Athena prints them.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
+import decimal
 import json
+import math
+import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
 
 from scripts import ddl, pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
@@ -28,6 +41,10 @@ from scripts._cli.text_table import box_table
 
 FORMATS = ("table", "csv", "json")
 FILE_PATTERNS = {"json": "*.json", "parquet": "*.parquet"}
+# Athena runs every query in the session time zone UTC; these names are UTC too.
+UTC = "UTC"
+UTC_NAMES = frozenset({"utc", "etc/utc", "z", "zulu", "gmt", "etc/gmt", "uct", "universal",
+                       "+00:00", "-00:00"})
 
 
 def duckdb_type(hive_type: str) -> str:
@@ -81,22 +98,43 @@ def parquet_table_sql(connection: duckdb.DuckDBPyConnection, table: ddl.TableDef
     return f"select {columns} from {source}"
 
 
+def run_ddl(connection: duckdb.DuckDBPyConnection, lake: Path, rendered: str,
+            bucket: str = ddl.PARSING_BUCKET) -> None:
+    """Run one rendered file of athena_ddl/ on the local catalog, as Athena runs it on Glue's:
+    CREATE DATABASE makes a schema; CREATE EXTERNAL TABLE makes a view over the table's files
+    under ``lake`` in its database, which must exist already (in Athena as here, a table
+    statement run before its database's fails)."""
+    database = ddl.created_database(rendered)
+    if database is not None:
+        connection.execute(f"create schema if not exists {quote(database)}")
+        return
+    table = ddl.parse(rendered)
+    files = data_files(lake / table.relative_location(bucket), table.storage)
+    if not files:
+        body = empty_table_sql(table)
+    elif table.storage == "json":
+        body = json_table_sql(table, files)
+    else:
+        body = parquet_table_sql(connection, table, files)
+    try:
+        connection.execute(f"create view if not exists {quote(table.database)}."
+                           f"{quote(table.name)} as {body}")
+    except duckdb.CatalogException as error:  # DuckDB: Schema with name ... does not exist!
+        raise CliError(f"cannot create table {table.database}.{table.name} "
+                       f"({str(error).splitlines()[0]}): run {ddl.DATABASE_DDL}.sql first"
+                       ) from error
+
+
 def connect(lake: Path, database: str = pipeline.DEFAULT_DATABASE) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per DDL table, in schema ``database`` and on the path."""
+    """A DuckDB connection whose catalog the DDL files made, run in their order: schema
+    ``database`` (also on the search path) with one view per table."""
     if not lake.is_dir():
         raise CliError(f"lake folder {lake} does not exist")
     connection = duckdb.connect()
-    connection.execute(f"create schema {quote(database)}")
-    for name, table in ddl.table_definitions().items():
-        files = data_files(lake / table.relative_location(ddl.PARSING_BUCKET), table.storage)
-        if not files:
-            body = empty_table_sql(table)
-        elif table.storage == "json":
-            body = json_table_sql(table, files)
-        else:
-            body = parquet_table_sql(connection, table, files)
-        connection.execute(f"create view {quote(database)}.{quote(name)} as {body}")
+    for _, rendered in ddl.render_in_order(ddl.PARSING_BUCKET, database):
+        run_ddl(connection, lake, rendered)
     connection.execute(f"set search_path = {sql_string(database)}")
+    connection.execute(f"set TimeZone = {sql_string(UTC)}")
     return connection
 
 
@@ -111,22 +149,224 @@ def athena_column_names(select: exp.Expression) -> exp.Expression:
     return select
 
 
-def translate(athena_sql: str) -> str:
-    """Athena (Trino) SQL to DuckDB SQL; one statement only."""
+class Translation(NamedTuple):
+    sql: str  # DuckDB SQL
+    time_zone: str  # DuckDB's TimeZone setting for the query: Athena's UTC or the query's zone
+
+
+def parse_statement(athena_sql: str) -> exp.Expression:
     try:
         statements = [s for s in sqlglot.parse(athena_sql, read="athena") if s is not None]
     except SqlglotError as error:
         raise CliError(f"cannot parse the query: {str(error).splitlines()[0]}") from error
     if len(statements) != 1:
         raise CliError(f"give one SQL statement, not {len(statements)}")
-    return athena_column_names(statements[0]).sql(dialect="duckdb")
+    return statements[0]
+
+
+def with_types(statement: exp.Expression, schema: dict | None, database: str) -> exp.Expression:
+    """The statement qualified and typed with the catalog's column types, so that sqlglot
+    translates what depends on them as Athena means it: ``bigint / 1000`` is an integer
+    division in Athena. A statement that cannot be qualified (say, an unknown column) is left
+    as it is, for DuckDB to report."""
+    if not schema:
+        return statement
+    try:
+        qualified = qualify(statement.copy(), schema=schema, db=database, dialect="athena",
+                            quote_identifiers=True)
+        return annotate_types(qualified, schema=schema, dialect="athena")
+    except SqlglotError:
+        return statement
+
+
+def function_call(node: exp.Expression, name: str) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() == name
+
+
+def zone_argument(node: exp.Expression) -> exp.Expression | None:
+    """The time zone argument of at_timezone, with_timezone, AT TIME ZONE, from_unixtime(x, z)."""
+    if isinstance(node, exp.AtTimeZone):
+        return node.args.get("zone")
+    if isinstance(node, exp.UnixToTime):
+        return node.args.get("zone")
+    if (function_call(node, "at_timezone") or function_call(node, "with_timezone")) \
+            and len(node.expressions) == 2:
+        return node.expressions[1]
+    return None
+
+
+def converts_to_a_zone(node: exp.Expression) -> bool:
+    return isinstance(node, exp.AtTimeZone) or function_call(node, "at_timezone")
+
+
+def in_session_zone(node: exp.Expression) -> bool:
+    """Whether Athena gives this value the session time zone, UTC."""
+    if isinstance(node, exp.UnixToTime) and node.args.get("zone") is None:
+        return True
+    return isinstance(node, (exp.CurrentTimestamp, exp.FromISO8601Timestamp, exp.ParseDatetime))
+
+
+def zone_name(argument: exp.Expression) -> str:
+    if not (isinstance(argument, exp.Literal) and argument.is_string):
+        raise CliError("give the time zone as a string literal, e.g. 'America/New_York' "
+                       f"(locally a time zone cannot be computed: {argument.sql('athena')})")
+    return UTC if argument.name.lower() in UTC_NAMES else argument.name
+
+
+def query_time_zone(statement: exp.Expression) -> str:
+    """The time zone of the query's timestamps with time zone: UTC, Athena's session zone, or
+    the one other zone the query names (at_timezone, with_timezone, AT TIME ZONE,
+    from_unixtime(x, zone)). DuckDB keeps one zone per session where Athena keeps one per
+    value, so a query naming another zone must convert every UTC value to it at once (a value
+    left in UTC would be truncated, formatted and printed in the other zone); such a query,
+    and one naming two zones besides UTC, is refused rather than answered differently."""
+    named = {zone_name(argument) for node in statement.walk()
+             if (argument := zone_argument(node)) is not None}
+    others = sorted(named - {UTC})
+    if not others:
+        return UTC
+    if len(others) > 1:
+        raise CliError(f"locally a query can name one time zone besides UTC, not "
+                       f"{', '.join(others)}")
+    for node in statement.walk():
+        parent = node.parent
+        while isinstance(parent, exp.Paren):
+            parent = parent.parent
+        utc_value = in_session_zone(node) or (
+            zone_argument(node) is not None and zone_name(zone_argument(node)) == UTC)
+        converted = parent is not None and converts_to_a_zone(parent) and (
+            parent.this if isinstance(parent, exp.AtTimeZone) else parent.expressions[0]
+        ).find(type(node)) is node
+        if utc_value and not converted:
+            raise CliError(f"locally a query naming the time zone {others[0]} must convert each "
+                           f"UTC timestamp to it: write at_timezone({node.sql('athena')}, "
+                           f"'{others[0]}')")
+    return others[0]
+
+
+def duckdb_time_zone(zone: str) -> str:
+    """Athena's zone name as DuckDB's TimeZone: a name as it is, a whole-hour offset such as
+    '+02:00' as 'Etc/GMT-2' (the POSIX sign is the other way round)."""
+    offset = re.fullmatch(r"([+-])(\d{2}):(\d{2})", zone)
+    if offset is None:
+        return zone
+    sign, hours, minutes = offset.groups()
+    if minutes != "00":
+        raise CliError(f"locally a time zone offset must be whole hours, not {zone}")
+    return f"Etc/GMT{'-' if sign == '+' else '+'}{int(hours)}"
+
+
+def java_pattern_to_strftime(pattern: str) -> str:
+    """A Java (Joda) date-time pattern of format_datetime/parse_datetime as a strftime format."""
+    letters = {"yyyy": "%Y", "yy": "%y", "y": "%Y", "MMMM": "%B", "MMM": "%b", "MM": "%m",
+               "M": "%-m", "dd": "%d", "d": "%-d", "HH": "%H", "H": "%-H", "hh": "%I", "h": "%-I",
+               "mm": "%M", "m": "%-M", "ss": "%S", "s": "%-S", "SSS": "%g", "SSSSSS": "%f",
+               "a": "%p", "EEEE": "%A", "EEE": "%a", "E": "%a", "DDD": "%j", "D": "%-j",
+               "Z": "%z", "z": "%Z"}
+    result = []
+    for match in re.finditer(
+            r"'(?P<quoted>(?:[^']|'')*)'|(?P<run>(?P<letter>[A-Za-z])(?P=letter)*)|(?P<other>.)",
+            pattern, re.DOTALL):
+        if match["run"] is not None:
+            run = match["run"]
+            if run.startswith("E") and len(run) > 4 or run.startswith("M") and len(run) > 4:
+                run = run[:4]
+            if run not in letters:
+                raise CliError(f"locally the date-time pattern letters {run!r} are not "
+                               f"supported (in {pattern!r})")
+            result.append(letters[run])
+        else:
+            text = match["other"] if match["quoted"] is None else (match["quoted"] or "'")
+            result.append(text.replace("''", "'").replace("%", "%%"))
+    return "".join(result)
+
+
+def string_argument(node: exp.Expression, what: str) -> str:
+    if not (isinstance(node, exp.Literal) and node.is_string):
+        raise CliError(f"locally {what} must be a string literal")
+    return node.name
+
+
+def as_duckdb_call(name: str, *arguments: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(arguments))
+
+
+def instant(value: exp.Expression) -> exp.Expression:
+    """A timestamp with time zone as DuckDB's TIMESTAMPTZ (an instant, shown in the session's
+    zone); a timestamp without one is taken in Athena's session zone, UTC."""
+    return exp.Case(ifs=[exp.If(this=exp.EQ(this=as_duckdb_call("TYPEOF", value.copy()),
+                                            expression=exp.Literal.string(
+                                                "TIMESTAMP WITH TIME ZONE")),
+                                true=exp.cast(value.copy(), "TIMESTAMPTZ"))],
+                    default=as_duckdb_call("TIMEZONE", exp.Literal.string(UTC),
+                                           exp.cast(value.copy(), "TIMESTAMP")))
+
+
+def mend(node: exp.Expression) -> exp.Expression:
+    """One node of the Athena tree rewritten where DuckDB would give another answer."""
+    if isinstance(node, exp.ApproxDistinct):
+        # DuckDB's approx_count_distinct errs by far more than Athena's 2.3 %: count exactly.
+        return exp.Count(this=exp.Distinct(expressions=[node.this]))
+    if isinstance(node, exp.ApproxQuantile):
+        if node.args.get("weight") is not None or node.args.get("accuracy") is not None:
+            raise CliError("locally approx_percentile takes no weight or accuracy")
+        # The exact value at that rank of the sorted values (DuckDB's approx_quantile
+        # interpolates and errs).
+        return as_duckdb_call("QUANTILE_DISC", node.this, node.args["quantile"])
+    if isinstance(node, exp.DateDiff):
+        # Athena counts whole units between the two; DuckDB's date_diff counts boundaries.
+        unit = node.args.get("unit")
+        return as_duckdb_call("DATE_SUB", exp.Literal.string(unit.name if unit else "DAY"),
+                              node.expression, node.this)
+    if converts_to_a_zone(node):
+        # The instant is kept; the session's zone is the zone the query names.
+        return instant(node.this if isinstance(node, exp.AtTimeZone) else node.expressions[0])
+    if function_call(node, "with_timezone") and len(node.expressions) == 2:
+        zone = duckdb_time_zone(zone_name(node.expressions[1]))
+        return as_duckdb_call("TIMEZONE", exp.Literal.string(zone),
+                              exp.cast(node.expressions[0], "TIMESTAMP"))
+    if function_call(node, "format_datetime") and len(node.expressions) == 2:
+        pattern = string_argument(node.expressions[1], "format_datetime's pattern")
+        return as_duckdb_call("STRFTIME", node.expressions[0],
+                              exp.Literal.string(java_pattern_to_strftime(pattern)))
+    if isinstance(node, exp.ParseDatetime):
+        pattern = string_argument(node.args["format"], "parse_datetime's pattern")
+        return exp.cast(as_duckdb_call("STRPTIME", node.this,
+                                       exp.Literal.string(java_pattern_to_strftime(pattern))),
+                        "TIMESTAMPTZ")
+    return node
+
+
+def translate(athena_sql: str, schema: dict | None = None,
+              database: str = pipeline.DEFAULT_DATABASE) -> Translation:
+    """Athena (Trino) SQL to DuckDB SQL, one statement only; ``schema`` ({database: {table:
+    {column: type}}}) types the columns."""
+    statement = athena_column_names(parse_statement(athena_sql))
+    zone = query_time_zone(statement)
+    mended = with_types(statement, schema, database).transform(mend)
+    return Translation(mended.sql(dialect="duckdb"), duckdb_time_zone(zone))
+
+
+def catalog_schema(connection: duckdb.DuckDBPyConnection) -> dict:
+    """{database: {table: {column: type}}} of the connection's views."""
+    schema: dict = {}
+    for database, table, column, kind in connection.sql(
+            "select table_schema, table_name, column_name, data_type "
+            "from information_schema.columns where table_schema not in "
+            "('information_schema', 'pg_catalog') order by table_schema, table_name, "
+            "ordinal_position").fetchall():
+        schema.setdefault(database, {}).setdefault(table, {})[column] = kind
+    return schema
 
 
 def run_query(connection: duckdb.DuckDBPyConnection, athena_sql: str
               ) -> tuple[list[str], list[tuple]]:
     """(column names, rows) of an Athena SQL query."""
     try:
-        relation = connection.sql(translate(athena_sql))
+        [(database,)] = connection.sql("select current_schema()").fetchall()
+        translation = translate(athena_sql, catalog_schema(connection), database)
+        connection.execute(f"set TimeZone = {sql_string(translation.time_zone)}")
+        relation = connection.sql(translation.sql)
         if relation is None:  # a statement that returns nothing
             return [], []
         return list(relation.columns), relation.fetchall()
@@ -134,24 +374,84 @@ def run_query(connection: duckdb.DuckDBPyConnection, athena_sql: str
         raise CliError(f"query failed: {str(error).splitlines()[0]}") from error
 
 
+def java_double(value: float) -> str:
+    """A double as Athena writes it (Java's Double.toString): plain from 10^-3 to 10^7,
+    otherwise as 1.717201544417E9."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)
+    sign, digits, exponent = decimal.Decimal(repr(value)).as_tuple()
+    scientific_exponent = exponent + len(digits) - 1
+    text = "".join(map(str, digits)).rstrip("0") or "0"
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{scientific_exponent}"
+
+
+def zone_label(moment: datetime.datetime) -> str:
+    """The zone of a timestamp with time zone as Athena prints it: UTC, a region's name, or an
+    offset such as +02:00."""
+    name = getattr(moment.tzinfo, "zone", None) or moment.tzname() or UTC
+    if name.lower() in UTC_NAMES:
+        return UTC
+    if name.startswith("Etc/GMT"):
+        minutes = int(moment.utcoffset().total_seconds()) // 60
+        return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return name
+
+
 def format_value(value) -> str:
-    return "NULL" if value is None else str(value)
+    """A value as Athena prints it: timestamp(3) with millisecond digits, a timestamp with time
+    zone with its zone (2024-06-01 00:25:44.417 UTC), doubles as Java writes them, booleans in
+    lowercase, intervals as 1 02:03:04.000."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return java_double(value)
+    if isinstance(value, datetime.datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S") + f".{value.microsecond // 1000:03d}"
+        return text if value.tzinfo is None else f"{text} {zone_label(value)}"
+    if isinstance(value, datetime.timedelta):
+        milliseconds = abs(value) // datetime.timedelta(milliseconds=1)
+        seconds, millisecond = divmod(milliseconds, 1000)
+        minutes, second = divmod(seconds, 60)
+        hours, minute = divmod(minutes, 60)
+        days, hour = divmod(hours, 24)
+        sign = "-" if value < datetime.timedelta(0) else ""
+        return f"{sign}{days} {hour:02d}:{minute:02d}:{second:02d}.{millisecond:03d}"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def json_value(value):
+    """JSON's own types where they fit; other values as Athena prints them."""
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return format_value(value)
 
 
 def render(columns: list[str], rows: list[tuple], output_format: str) -> str:
     if output_format == "json":
-        return json.dumps([dict(zip(columns, row)) for row in rows], default=str, indent=1)
+        return json.dumps([dict(zip(columns, map(json_value, row))) for row in rows], indent=1)
     if output_format == "csv":
         from io import StringIO
 
         buffer = StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows([["" if v is None else format_value(v) for v in row] for row in rows])
         return buffer.getvalue().rstrip("\n")
     numeric = frozenset(i for i, _ in enumerate(columns)
-                        if rows and all(isinstance(r[i], (int, float)) or r[i] is None
-                                        for r in rows))
+                        if rows and all(isinstance(r[i], (int, float, decimal.Decimal))
+                                        or r[i] is None for r in rows))
     table = box_table(columns, [[format_value(v) for v in row] for row in rows], numeric)
     return f"{table}\n({len(rows)} row{'s' if len(rows) != 1 else ''})"
 

@@ -27,9 +27,86 @@ def hive_columns(schema) -> tuple[tuple[str, str], ...]:
     return tuple((field.name, field.dataType.simpleString()) for field in schema.fields)
 
 
-def test_there_is_one_ddl_file_per_table_of_the_catalog():
+def test_there_is_the_database_file_and_one_ddl_file_per_table_of_the_catalog():
     assert sorted(p.stem for p in ddl.DDL_DIR.glob("*.sql")) == sorted(
-        t.name for t in pipeline.CATALOG_TABLES)
+        ["database", *(t.name for t in pipeline.CATALOG_TABLES)])
+
+
+def test_the_files_run_in_one_order_database_first_then_landing_quarantine_and_job_order():
+    assert ddl.ddl_files_in_order() == (
+        "database",
+        "customer_landing", "accelerometer_landing", "step_trainer_landing",
+        "customer_quarantine", "accelerometer_quarantine", "step_trainer_quarantine",
+        "customer_trusted", "accelerometer_trusted", "customer_curated", "step_trainer_trusted",
+        "machine_learning_curated")
+    assert [ddl.parse(text).name for text in ddl.render_all("my-bucket").values()] == list(
+        ddl.ddl_files_in_order()[1:])
+    # the tables the jobs write come after every table their job reads
+    order = ddl.ddl_files_in_order()
+    for job in pipeline.JOBS:
+        assert all(order.index(source) < order.index(job.output) for source in job.inputs)
+
+
+def test_the_database_file_creates_the_database_it_is_rendered_for():
+    import sqlglot
+
+    create = sqlglot.parse_one(ddl.statement(ddl.render("database", "my-bucket", "lake_db")),
+                               read="athena")
+    assert (create.kind, create.this.name, create.args["exists"]) == ("DATABASE", "lake_db", True)
+    assert ddl.created_database(ddl.render("database", "my-bucket", "lake_db")) == "lake_db"
+    assert ddl.created_database(ddl.render("customer_trusted", "my-bucket", "lake_db")) is None
+
+
+def catalog(connection) -> dict[str, list[str]]:
+    """The local catalog: every schema with its views (DuckDB's own schemas left out)."""
+    schemas = {name: [] for (name,) in connection.sql(
+        "select schema_name from duckdb_schemas() where not internal and schema_name <> 'main'"
+    ).fetchall()}
+    for schema, view in connection.sql("select schema_name, view_name from duckdb_views() "
+                                       "where not internal order by view_name").fetchall():
+        schemas.setdefault(schema, []).append(view)
+    return schemas
+
+
+def test_the_files_run_in_that_order_on_an_empty_catalog_make_the_database_and_every_table(
+        tmp_path):
+    """The Athena console user's journey, on the local catalog (DuckDB, as `make query` makes
+    it): the rendered files, one after the other, in the order `make ddl` numbers them."""
+    import duckdb
+
+    from scripts import query
+
+    out = tmp_path / "ddl"
+    ddl.write_rendered("my-bucket", "course", out)
+    connection = duckdb.connect()
+    assert catalog(connection) == {}
+    for path in sorted(out.iterdir()):
+        query.run_ddl(connection, tmp_path / "lake", path.read_text(), bucket="my-bucket")
+    assert catalog(connection) == {"course": sorted(t.name for t in pipeline.CATALOG_TABLES)}
+    for table in pipeline.CATALOG_TABLES:
+        names = [row[0] for row in connection.sql(f"describe course.{table.name}").fetchall()]
+        assert names == [name.lower() for name, _ in ddl.table_definitions()[table.name].columns]
+
+
+@pytest.mark.parametrize("table", pipeline.CATALOG_TABLES, ids=lambda t: t.name)
+def test_a_table_file_run_before_the_database_file_fails(tmp_path, table):
+    import duckdb
+
+    from scripts import query
+
+    connection = duckdb.connect()
+    with pytest.raises(CliError, match="Schema with name course does not exist"):
+        query.run_ddl(connection, tmp_path, ddl.render(table.name, "my-bucket", "course"),
+                      bucket="my-bucket")
+    assert catalog(connection) == {}
+
+
+def test_the_readme_states_the_order_make_ddl_numbers_the_files_in():
+    readme = (REPO_ROOT / "README.md").read_text()
+    athena = readme[readme.index("## Athena: the tables and queries"):]
+    athena = athena[:athena.index("\n## ", 1)]
+    stated = re.findall(r"\b\d\d_\w+\.sql\b", athena)
+    assert stated == [ddl.numbered_name(name) for name in ddl.ddl_files_in_order()]
 
 
 @pytest.mark.parametrize("table", pipeline.CATALOG_TABLES, ids=lambda t: t.name)
@@ -124,15 +201,26 @@ def run_ddl_cli(*arguments: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_render_cli_writes_ready_to_paste_ddl(tmp_path):
+def test_render_cli_writes_ready_to_paste_ddl_numbered_in_run_order(tmp_path):
+    (tmp_path / "customer_landing.sql").write_text("an older rendering, not numbered")
+    (tmp_path / "03_customer_trusted.sql").write_text("an older rendering, numbered otherwise")
+    (tmp_path / "notes.sql").write_text("not ours")
     result = run_ddl_cli("render", "--bucket", "my-stedi", "--database", "course",
                          "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{t.name}.sql" for t in pipeline.CATALOG_TABLES)
-    for table in pipeline.CATALOG_TABLES:
-        rendered = (tmp_path / f"{table.name}.sql").read_text()
-        assert rendered == ddl.render(table.name, "my-stedi", "course")
+    expected = ["00_database.sql", "01_customer_landing.sql", "02_accelerometer_landing.sql",
+                "03_step_trainer_landing.sql", "04_customer_quarantine.sql",
+                "05_accelerometer_quarantine.sql", "06_step_trainer_quarantine.sql",
+                "07_customer_trusted.sql", "08_accelerometer_trusted.sql",
+                "09_customer_curated.sql", "10_step_trainer_trusted.sql",
+                "11_machine_learning_curated.sql"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*expected, "notes.sql"])
+    assert result.stdout.splitlines()[:-1] == [str(tmp_path / name) for name in expected]
+    assert "00_database.sql first" in result.stdout.splitlines()[-1]
+    for name in expected:
+        table = name[3:].removesuffix(".sql")
+        assert (tmp_path / name).read_text() == ddl.render(table, "my-stedi", "course")
+    assert "CREATE DATABASE IF NOT EXISTS `course`" in (tmp_path / expected[0]).read_text()
 
 
 def test_render_cli_mistake_is_one_line_and_status_2(tmp_path):

@@ -63,10 +63,10 @@ def deploy(aws, landing, *extra: str):
 
 
 def counts_seed() -> list[list[str] | None]:
-    """Two statements per catalog table for the DDL (drop, create), then one count per zone
-    table."""
-    return [None] * (2 * len(pipeline.CATALOG_TABLES)) + [[str(100 + i)]
-                                                           for i in range(len(pipeline.TABLES))]
+    """The database's DDL statement, two statements per catalog table for the DDL (drop,
+    create), then one count per zone table."""
+    return [None] * (1 + 2 * len(pipeline.CATALOG_TABLES)) + [
+        [str(100 + i)] for i in range(len(pipeline.TABLES))]
 
 
 # --- a full deploy -----------------------------------------------------------------------------
@@ -160,6 +160,10 @@ def test_athena_ran_the_rendered_ddl_of_all_eleven_tables(aws, deployed):
     queries = aws.athena_queries()
     for table in pipeline.CATALOG_TABLES:
         assert ddl.statement(ddl.render(table.name, BUCKET, "stedi")) in queries
+    # athena_ddl/database.sql, then the tables, in ddl.ddl_files_in_order()
+    statements = [ddl.statement(text) for _, text in ddl.render_in_order(BUCKET, "stedi")]
+    assert statements[0].startswith("CREATE DATABASE IF NOT EXISTS `stedi`")
+    assert [q for q in queries if q in statements] == statements
 
 
 def test_the_workflow_ran_the_jobs_in_dependency_order_and_the_counts_are_printed(aws,
