@@ -12,8 +12,9 @@ import warnings
 import pytest
 
 from scripts import pipeline
-from scripts.aws import iam, s3, ssm
+from scripts.aws import iam, s3
 from scripts.aws.deployer_policy import deployer_policy
+from scripts.deploy import DeployConfig, role_policies
 from tests.support import REPO_ROOT
 
 with warnings.catch_warnings():  # parliament imports the deprecated pkg_resources
@@ -28,11 +29,12 @@ def findings(policy: dict) -> list[tuple[str, object]]:
     return [(f.issue, f.detail) for f in analyze_policy_string(json.dumps(policy)).findings]
 
 
+# The role's inline policies exactly as deploy builds them (scripts/deploy.py role_policies).
+ROLE_POLICIES = role_policies(DeployConfig(BUCKET, database=DATABASE), REGION, ACCOUNT)
 POLICIES = {
-    "role: s3": iam.s3_access_policy(BUCKET),
-    "role: glue": iam.glue_access_policy(REGION, ACCOUNT, DATABASE),
-    "role: device key": iam.device_key_policy(
-        ssm.parameter_arn(REGION, ACCOUNT, ssm.device_key_parameter(DATABASE))),
+    "role: s3": ROLE_POLICIES[iam.S3_POLICY_NAME],
+    "role: glue": ROLE_POLICIES[iam.GLUE_POLICY_NAME],
+    "role: device key": ROLE_POLICIES[iam.DEVICE_KEY_POLICY_NAME],
     "deployer": deployer_policy(BUCKET, DATABASE, ROLE, "stedi-lakehouse", REGION, ACCOUNT,
                                 vpc=False),
     "deployer with a VPC": deployer_policy(BUCKET, DATABASE, ROLE, "stedi-lakehouse", REGION,
@@ -110,3 +112,33 @@ def test_the_role_reads_the_one_key_parameter_and_writes_no_parameter():
         {"Sid": "TheDeviceIdKey", "Effect": "Allow", "Action": ["ssm:GetParameter"],
          "Resource": [arn]}]
     assert "ssm:" not in json.dumps([POLICIES["role: s3"], POLICIES["role: glue"]])
+
+
+def test_the_role_may_list_and_abort_multipart_uploads_as_s3a_committers_do():
+    """From Glue 5.1 the jobs reach S3 through Hadoop's S3A, whose documented write permissions
+    include s3:ListBucketMultipartUploads on the bucket and s3:AbortMultipartUpload on its
+    objects (hadoop-aws, assumed_roles.md); s3:ListMultipartUploadParts is in that page's
+    read/write example. On the bucket and its objects only."""
+    assert sorted(ROLE_POLICIES) == ["stedi-device-key", "stedi-glue-access", "stedi-s3-access"]
+    assert ROLE_POLICIES["stedi-s3-access"]["Statement"] == [
+        {"Sid": "ListTheLakeBucket", "Effect": "Allow",
+         "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+         "Resource": [f"arn:aws:s3:::{BUCKET}"]},
+        {"Sid": "ReadWriteTheLake", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                    "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+         "Resource": [f"arn:aws:s3:::{BUCKET}/*"]}]
+
+
+def test_the_deployer_manages_the_lakes_workgroup_only_and_queries_in_it():
+    statements = {s["Sid"]: s for s in POLICIES["deployer"]["Statement"]}
+    workgroup = f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/stedi-lakehouse"
+    assert statements["TheLakesAthenaWorkgroup"]["Resource"] == [workgroup]
+    assert statements["TheLakesAthenaWorkgroup"]["Action"] == [
+        "athena:CreateWorkGroup", "athena:GetWorkGroup", "athena:UpdateWorkGroup",
+        "athena:DeleteWorkGroup"]
+    # primary: destroy's DROP TABLEs of a deployment made before the lake had its workgroup
+    assert statements["AthenaForTheDdlCountsAndProofs"]["Resource"] == [
+        workgroup, f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary"]
+    assert statements["FindTheWorkgroup"]["Action"] == ["athena:ListWorkGroups"]
+    assert not any(a.startswith("kms:") for s in statements.values() for a in s["Action"])

@@ -1,7 +1,9 @@
 """The deploy steps that a moto server cannot show, with botocore's Stubber.
 
-moto 5.2.5 has no glue.update_job or glue.update_trigger, keeps no trigger in DELETING, cannot
-hold a workflow's job run in RUNNING for a test that polls it and never refuses a permission;
+moto 5.2.5 has no glue.update_job, glue.update_trigger or athena.update_work_group, keeps no
+trigger in DELETING, cannot hold a workflow's job run in RUNNING for a test that polls it, never
+answers a workflow run that ends in ERROR at once, answers every lifecycle configuration with
+the same TransitionDefaultMinimumObjectSize whatever was put, and never refuses a permission;
 these paths are stubbed here, request by request, with the exact parameters AWS would receive.
 """
 
@@ -13,12 +15,14 @@ from botocore.stub import Stubber
 
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
-from scripts.aws import glue, waiting
+from scripts.aws import athena, glue, s3, waiting
 from scripts.aws.clients import CLIENT_CONFIG, AwsClients, AwsTarget
 from scripts.aws.dry_run import DryRun
 from scripts.aws.errors import (AwsCallError, JobRunFailedError, MissingCredentialsError,
-                                WaitTimeoutError)
-from scripts.deploy import DeployConfig, conf_argument, job_definition, trigger_definitions
+                                WaitTimeoutError, WorkflowBusyError)
+from scripts.deploy import (EXPIRING_PREFIXES_DAYS, DeployConfig, conf_argument, job_definition,
+                            trigger_definitions)
+from scripts.local_glue.glue_versions import GLUE_VERSIONS
 from scripts import pipeline
 
 ROLE = "arn:aws:iam::123456789012:role/stedi"
@@ -56,6 +60,20 @@ def test_jobs_name_their_glue_version_and_from_5_1_the_s3a_region(version, conf)
     definition = job_definition(pipeline.JOBS[0], config, ROLE, "eu-west-1")
     assert definition["GlueVersion"] == version
     assert definition["DefaultArguments"].get("--conf") == conf
+
+
+@pytest.mark.parametrize("version", GLUE_VERSIONS)
+def test_no_version_deploy_offers_is_sent_continuous_logging_a_4_0_feature(version):
+    """AWS documents --enable-continuous-cloudwatch-log for Glue 4.0 and earlier; from 5.0 every
+    job logs in real time. Deploy offers 5.0 and later only, so no job is sent it."""
+    config = DeployConfig("stedi-demo", glue_version=version)
+    for job in pipeline.JOBS:
+        arguments = job_definition(job, config, ROLE, "eu-west-1", KEY_ARN)["DefaultArguments"]
+        assert sorted(arguments) == sorted(
+            ["--lake_root", "--database", "--consent_mode", "--ml_match", "--job-language",
+             "--TempDir", "--enable-metrics"]
+            + (["--conf"] if version != "5.0" else [])
+            + (["--device_key"] if job.reads_device_key else []))
 
 
 def test_further_spark_settings_chain_in_the_one_conf_argument():
@@ -303,3 +321,176 @@ def test_the_latest_run_of_a_job_in_the_graph_is_the_one_that_counts():
     graph = {"Graph": {"Nodes": [{"Type": "JOB", "Name": "j",
                                   "JobDetails": {"JobRuns": [not_started, late, early]}}]}}
     assert glue.job_runs_of(graph) == {"j": late}
+
+
+# --- a workflow run already in progress ----------------------------------------------------------
+
+def running(run_id: str, minute: int) -> dict:
+    from datetime import datetime, timezone
+
+    return {"Name": "wf", "WorkflowRunId": run_id, "Status": "RUNNING",
+            "StartedOn": datetime(2026, 12, 1, 3, minute, tzinfo=timezone.utc)}
+
+
+def test_a_started_run_is_the_one_followed(glue_client):
+    client, stubber = glue_client
+    stubber.add_response("start_workflow_run", {"RunId": "wr_new"}, {"Name": "wf"})
+    stubber.add_response("get_workflow_run", {"Run": running("wr_new", 5)},
+                         {"Name": "wf", "RunId": "wr_new", "IncludeGraph": False})
+    assert glue.start_workflow_run(client, "wf") == ("wr_new", False)
+
+
+def test_a_refused_run_means_following_the_run_in_progress(glue_client):
+    """The scheduled run holds the workflow's one concurrent run: StartWorkflowRun refuses."""
+    client, stubber = glue_client
+    stubber.add_client_error("start_workflow_run", "ConcurrentRunsExceededException",
+                             "Concurrent runs exceeded for workflow: wf",
+                             expected_params={"Name": "wf"})
+    done = {**running("wr_old", 0), "Status": "COMPLETED"}
+    stubber.add_response("get_workflow_runs", {"Runs": [running("wr_sched", 3), done]},
+                         {"Name": "wf", "IncludeGraph": False})
+    assert glue.start_workflow_run(client, "wf") == ("wr_sched", True)
+
+
+def test_a_run_that_ends_in_error_as_too_many_means_following_the_run_in_progress(glue_client):
+    """The other answer AWS documents (WorkflowRun.ErrorMessage): a run made, but in ERROR."""
+    client, stubber = glue_client
+    stubber.add_response("start_workflow_run", {"RunId": "wr_new"}, {"Name": "wf"})
+    refused = {**running("wr_new", 5), "Status": "ERROR",
+               "ErrorMessage": "Concurrent runs exceeded for workflow: wf."}
+    stubber.add_response("get_workflow_run", {"Run": refused},
+                         {"Name": "wf", "RunId": "wr_new", "IncludeGraph": False})
+    stubber.add_response("get_workflow_runs",
+                         {"Runs": [refused, running("wr_sched", 3), running("wr_older", 1)]},
+                         {"Name": "wf", "IncludeGraph": False})
+    assert glue.start_workflow_run(client, "wf") == ("wr_sched", True)
+
+
+def test_a_run_in_progress_that_ends_meanwhile_means_starting_again(glue_client):
+    client, stubber = glue_client
+    stubber.add_client_error("start_workflow_run", "ConcurrentRunsExceededException",
+                             expected_params={"Name": "wf"})
+    ended = {**running("wr_sched", 3), "Status": "COMPLETED"}
+    stubber.add_response("get_workflow_runs", {"Runs": [ended]},
+                         {"Name": "wf", "IncludeGraph": False})
+    stubber.add_response("start_workflow_run", {"RunId": "wr_new"}, {"Name": "wf"})
+    stubber.add_response("get_workflow_run", {"Run": running("wr_new", 5)},
+                         {"Name": "wf", "RunId": "wr_new", "IncludeGraph": False})
+    assert glue.start_workflow_run(client, "wf") == ("wr_new", False)
+
+
+def test_refusals_without_a_run_in_progress_end_in_one_clear_error(glue_client):
+    client, stubber = glue_client
+    for _ in range(2):
+        stubber.add_client_error("start_workflow_run", "ConcurrentRunsExceededException",
+                                 expected_params={"Name": "wf"})
+        stubber.add_response("get_workflow_runs",
+                             {"Runs": [{**running("wr_old", 0), "Status": "STOPPED"}]},
+                             {"Name": "wf", "IncludeGraph": False})
+    with pytest.raises(WorkflowBusyError, match="refused 2 new runs as too many at once"):
+        glue.start_workflow_run(client, "wf", attempts=2)
+
+
+def test_another_error_of_start_workflow_run_is_not_taken_for_a_busy_workflow(glue_client):
+    client, stubber = glue_client
+    stubber.add_client_error("start_workflow_run", "EntityNotFoundException",
+                             expected_params={"Name": "wf"})
+    with pytest.raises(client.exceptions.EntityNotFoundException):
+        glue.start_workflow_run(client, "wf")
+
+
+# --- the lake's Athena workgroup -----------------------------------------------------------------
+
+@pytest.fixture
+def athena_client():
+    client = boto3.client("athena", region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="x")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_a_workgroup_whose_results_went_elsewhere_is_set_back_and_enforced(athena_client):
+    client, stubber = athena_client
+    stubber.add_response("list_work_groups", {"WorkGroups": [{"Name": "primary"}],
+                                              "NextToken": "page-2"}, {})
+    stubber.add_response("list_work_groups", {"WorkGroups": [{"Name": "stedi-lakehouse"}]},
+                         {"NextToken": "page-2"})
+    changed = {"ResultConfiguration": {"OutputLocation": "s3://somewhere-else/"},
+               "EnforceWorkGroupConfiguration": False}
+    stubber.add_response("get_work_group", {"WorkGroup": {"Name": "stedi-lakehouse",
+                                                          "Configuration": changed}},
+                         {"WorkGroup": "stedi-lakehouse"})
+    stubber.add_response("update_work_group", {}, {
+        "WorkGroup": "stedi-lakehouse", "ConfigurationUpdates": {
+            "EnforceWorkGroupConfiguration": True,
+            "ResultConfigurationUpdates": {
+                "OutputLocation": "s3://stedi-demo/athena_results/",
+                "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"}}}})
+    assert athena.ensure_workgroup(client, "stedi-lakehouse", "stedi-demo") == "updated"
+
+
+def test_a_workgroup_as_deploy_made_it_is_left_alone(athena_client):
+    client, stubber = athena_client
+    stubber.add_response("list_work_groups", {"WorkGroups": [{"Name": "stedi-lakehouse"}]}, {})
+    current = {**athena.workgroup_configuration("stedi-demo"),
+               "PublishCloudWatchMetricsEnabled": True}  # settings of AWS's own don't count
+    stubber.add_response("get_work_group", {"WorkGroup": {"Name": "stedi-lakehouse",
+                                                          "Configuration": current}},
+                         {"WorkGroup": "stedi-lakehouse"})
+    assert athena.ensure_workgroup(client, "stedi-lakehouse", "stedi-demo") == "unchanged"
+
+
+# --- the lifecycle merge -------------------------------------------------------------------------
+
+@pytest.fixture
+def s3_client():
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="x")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_the_lifecycle_merge_keeps_other_rules_and_the_transition_minimum_size(s3_client):
+    client, stubber = s3_client
+    theirs = {"ID": "archive", "Status": "Enabled", "Filter": {"Prefix": "customer/"},
+              "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}
+    stale = {"ID": "stedi-expire-old", "Status": "Enabled", "Filter": {"Prefix": "old/"},
+             "Expiration": {"Days": 1}}
+    stubber.add_response("get_bucket_lifecycle_configuration", {
+        "Rules": [theirs, stale], "TransitionDefaultMinimumObjectSize": "varies_by_storage_class"},
+        {"Bucket": "stedi-demo"})
+    stubber.add_response("put_bucket_lifecycle_configuration", {}, {
+        "Bucket": "stedi-demo",
+        "LifecycleConfiguration": {"Rules": [theirs, *s3.expiry_rules(EXPIRING_PREFIXES_DAYS)]},
+        "TransitionDefaultMinimumObjectSize": "varies_by_storage_class"})
+    s3.ensure_expiry(client, "stedi-demo", EXPIRING_PREFIXES_DAYS)
+
+
+def test_a_bucket_without_lifecycle_gets_deploys_rules_and_no_other_setting(s3_client):
+    client, stubber = s3_client
+    stubber.add_client_error("get_bucket_lifecycle_configuration",
+                             "NoSuchLifecycleConfiguration", http_status_code=404,
+                             expected_params={"Bucket": "stedi-demo"})
+    stubber.add_response("put_bucket_lifecycle_configuration", {}, {
+        "Bucket": "stedi-demo",
+        "LifecycleConfiguration": {"Rules": s3.expiry_rules(EXPIRING_PREFIXES_DAYS)}})
+    s3.ensure_expiry(client, "stedi-demo", EXPIRING_PREFIXES_DAYS)
+
+
+# --- ExpectedBucketOwner --------------------------------------------------------------------------
+
+def test_an_s3_call_before_the_account_is_known_is_a_programming_error():
+    """The handler refuses rather than send a request that does not expect an owner."""
+    aws, stubber = stubbed_aws("s3")
+    with pytest.raises(RuntimeError, match="S3 HeadObject before the account of the bucket is "
+                                           "known"):
+        aws("s3").head_object(Bucket="stedi-demo", Key="k")
+    aws.bucket_owner = "123456789012"
+    stubber.add_response("head_object", {}, {"Bucket": "stedi-demo", "Key": "k",
+                                             "ExpectedBucketOwner": "123456789012"})
+    stubber.add_response("create_bucket", {}, {"Bucket": "stedi-demo"})  # takes no owner
+    aws("s3").head_object(Bucket="stedi-demo", Key="k")
+    aws("s3").create_bucket(Bucket="stedi-demo")
+    stubber.assert_no_pending_responses()

@@ -8,18 +8,25 @@ an unchanged definition needs neither, which is what converging means.
 from __future__ import annotations
 
 import json
+import os
 import re
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+from moto import settings as moto_settings
 from moto.athena.responses import AthenaResponse
 from moto.glue.models import FakeJobRun
 
-from scripts import ddl, erasure, pipeline
+from scripts import ddl, destroy, erasure, forget, pipeline
+from scripts import deploy as deploy_tool
+from scripts.aws.clients import AwsClients
 from scripts.deploy import DEFAULT_ROLE, SCRIPTS_PREFIX, DeployConfig, trigger_definitions
 from scripts.sample_data.generator import generate
 from scripts.dev.moto_server import (evaluate_bucket_policies_as_for_tls_requests,
                                      run_workflows_as_glue_does)
-from tests.moto_server import ACCOUNT, REGION, FlakyProxy, MotoServer, relative_files
+from tests.moto_server import (ACCOUNT, ISOLATED_AWS_ENVIRONMENT, REGION, TEST_CREDENTIALS,
+                               FlakyProxy, MotoServer, relative_files)
 from tests.support import REPO_ROOT, load_job_module
 
 BUCKET = "stedi-demo"
@@ -119,6 +126,10 @@ def test_glue_jobs_are_defined_as_designed(aws, deployed):
             "--lake_root": f"s3://{BUCKET}", "--database": "stedi",
             "--consent_mode": "registered", "--ml_match": "device"}
         assert arguments["--conf"] == f"spark.hadoop.fs.s3a.endpoint.region={REGION}"
+        assert sorted(arguments) == sorted(  # no --enable-continuous-cloudwatch-log (4.0 only)
+            ["--lake_root", "--database", "--consent_mode", "--ml_match", "--job-language",
+             "--TempDir", "--enable-metrics", "--conf"]
+            + (["--device_key"] if job.reads_device_key else []))
 
 
 def test_role_trusts_glue_and_reaches_only_this_bucket(aws, deployed):
@@ -132,6 +143,11 @@ def test_role_trusts_glue_and_reaches_only_this_bucket(aws, deployed):
                  for r in statement["Resource"]}
     assert sorted(policies) == ["stedi-device-key", "stedi-glue-access", "stedi-s3-access"]
     assert resources == {f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"}
+    # S3A's committers (Glue 5.1 and later) list and abort multipart uploads
+    assert [statement["Action"] for statement in s3_policy["PolicyDocument"]["Statement"]] == [
+        ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+        ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+         "s3:ListMultipartUploadParts"]]
 
 
 def test_s3_gateway_endpoint_serves_the_route_table(aws, deployed, network):
@@ -225,6 +241,7 @@ def test_deploying_twice_converges_without_duplicates(aws, landing):
     assert sorted(glue.list_jobs()["JobNames"]) == sorted(j.name for j in pipeline.JOBS)
     assert len(glue.get_triggers()["Triggers"]) == len(trigger_definitions(DeployConfig(BUCKET)))
     assert "job customer_landing_to_trusted unchanged" in second.stdout
+    assert "Athena workgroup stedi-lakehouse unchanged" in second.stdout
     assert len(aws.client("iam").list_roles()["Roles"]) == 1
 
 
@@ -594,3 +611,162 @@ def test_forget_on_aws_edits_the_landing_objects_and_runs_the_workflow_again(aws
     assert len(proof) >= 7
     again = aws.run_cli("scripts.forget", "--bucket", BUCKET, "--email", email)
     assert again.returncode == 0 and "nothing to forget" in again.stdout
+
+
+# --- the second AWS audit (#20) ------------------------------------------------------------------
+
+WORKGROUP = "stedi-lakehouse"
+
+
+def customer_email(landing) -> str:
+    customers = landing / "customer" / "landing"
+    return json.loads(sorted(customers.glob("*.json"))[0].read_text().splitlines()[0])["email"]
+
+
+def executions(aws) -> list[dict]:
+    athena = aws.client("athena")
+    return [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]
+            for i in athena.list_query_executions()["QueryExecutionIds"]]
+
+
+def test_every_query_runs_in_the_lakes_own_enforced_workgroup_which_destroy_removes(aws,
+                                                                                   landing):
+    """A workgroup that enforces its configuration overrides a query's result location: deploy
+    makes one of the lake's own, results in the bucket, enforced, and every query of deploy,
+    forget and destroy runs in it."""
+    assert deploy(aws, landing, "--create-role").returncode == 0
+    athena = aws.client("athena")
+    group = athena.get_work_group(WorkGroup=WORKGROUP)["WorkGroup"]["Configuration"]
+    assert group["ResultConfiguration"] == {
+        "OutputLocation": f"s3://{BUCKET}/athena_results/",
+        "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"}}
+    assert group["EnforceWorkGroupConfiguration"] is True
+    forgotten = aws.run_cli("scripts.forget", "--bucket", BUCKET, "--email",
+                            customer_email(landing))
+    assert forgotten.returncode == 0, forgotten.stderr
+    destroyed = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes")
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert f"✓ removed Athena workgroup {WORKGROUP}" in destroyed.stdout
+    queries = executions(aws)
+    statements = [q["Query"] for q in queries]
+    assert sum(q.startswith("DROP TABLE") for q in statements) == 2 * len(pipeline.CATALOG_TABLES)
+    assert sum(" where " in q for q in statements) >= 7  # forget's proof
+    assert {q["WorkGroup"] for q in queries} == {WORKGROUP}
+    assert [g["Name"] for g in athena.list_work_groups()["WorkGroups"]] == ["primary"]
+
+
+def test_destroy_drops_the_tables_of_a_deployment_without_a_workgroup_in_the_primary_one(
+        aws, landing):
+    """A deployment made before deploy had a workgroup of its own ran its DDL in primary."""
+    assert deploy(aws, landing, "--create-role", "--no-run").returncode == 0
+    aws.client("athena").delete_work_group(WorkGroup=WORKGROUP)
+    before = len(executions(aws))
+    result = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes")
+    assert result.returncode == 0, result.stderr
+    drops = executions(aws)[before:]
+    assert len(drops) == len(pipeline.CATALOG_TABLES)
+    assert {q["WorkGroup"] for q in drops} == {"primary"}
+
+
+def record_s3_calls(monkeypatch) -> list[tuple[str, dict]]:
+    """Every S3 request of every AwsClients made from now on in this process, as (operation,
+    parameters) once all providers of parameters have run, just before botocore builds the
+    request (event before-parameter-build.s3)."""
+    calls: list[tuple[str, dict]] = []
+    original = AwsClients.__post_init__
+
+    def recording(self) -> None:
+        original(self)
+        self.session.events.register(
+            "before-parameter-build.s3",
+            lambda params, model, **_: calls.append((model.name, dict(params))))
+
+    monkeypatch.setattr(AwsClients, "__post_init__", recording)
+    return calls
+
+
+def isolated_aws_environment(monkeypatch) -> None:
+    """The tools run in this process as in run_cli's: test credentials, no file or instance
+    metadata that could lend real ones."""
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    for key, value in {**ISOLATED_AWS_ENVIRONMENT, **TEST_CREDENTIALS}.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_every_s3_call_of_deploy_forget_and_destroy_expects_the_callers_account(
+        aws, landing, monkeypatch, capsys):
+    """Deploy (with a run), forget and destroy --delete-data, run in this process so that a
+    botocore hook sees each S3 request's parameters: each one but CreateBucket (whose request
+    has no ExpectedBucketOwner) carries the account the credentials belong to."""
+    calls = record_s3_calls(monkeypatch)
+    isolated_aws_environment(monkeypatch)
+    endpoint = ["--endpoint-url", aws.url]
+    assert deploy_tool.main(["--bucket", BUCKET, "--landing", str(landing), "--create-role",
+                             "--iam-settle", "0", *endpoint]) == 0
+    deployed = {name for name, _ in calls}
+    assert forget.main(["--bucket", BUCKET, "--email", customer_email(landing), *endpoint]) == 0
+    forgotten = {name for name, _ in calls[len(deployed):]}
+    assert destroy.main(["--bucket", BUCKET, "--yes", "--delete-data", *endpoint]) == 0
+    capsys.readouterr()
+    operations = {name for name, _ in calls}
+    assert {"HeadBucket", "CreateBucket", "PutPublicAccessBlock", "PutBucketEncryption",
+            "GetBucketPolicy", "PutBucketPolicy", "GetBucketLifecycleConfiguration",
+            "PutBucketLifecycleConfiguration", "HeadObject", "PutObject", "GetObject"} <= deployed
+    assert {"HeadBucket", "ListObjectsV2", "GetObject", "PutObject", "DeleteObject"} <= (
+        forgotten)
+    assert {"DeleteObjects", "DeleteBucket"} <= operations
+    assert [name for name, params in calls
+            if params.get("ExpectedBucketOwner") != ACCOUNT] == ["CreateBucket"]
+
+
+def test_an_analyst_with_ssm_read_access_reads_the_device_key_and_others_do_not(aws, deployed,
+                                                                              monkeypatch):
+    """What the README's privacy section says of the key's readers, as far as moto shows it: the
+    parameter is a SecureString under the AWS managed key aws/ssm (deploy names no key), so
+    SSM's read permission is the only gate. A principal deploy never named, with the actions of
+    AWS's AmazonSSMReadOnlyAccess (ssm:Get* on *), reads the key; one with S3 only does not.
+    (moto evaluates no KMS key policy; that aws/ssm lets every principal of the account
+    decrypt is AWS's documentation, not this test.)"""
+    assert aws.client("ssm").describe_parameters()["Parameters"][0]["KeyId"] == "alias/aws/ssm"
+    iam, keys = aws.client("iam"), {}
+    for user, actions in {"analyst": ["ssm:Describe*", "ssm:Get*", "ssm:List*"],
+                          "s3-user": ["s3:*"]}.items():
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="access", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+        keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
+    key = stored_key(aws)
+
+    def read_as(user: str) -> str:
+        return boto3.client("ssm", region_name=REGION, endpoint_url=aws.url,
+                            aws_access_key_id=keys[user]["AccessKeyId"],
+                            aws_secret_access_key=keys[user]["SecretAccessKey"]).get_parameter(
+            Name=KEY_PARAMETER, WithDecryption=True)["Parameter"]["Value"]
+
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)  # IAM checks from now
+    assert read_as("analyst") == key
+    with pytest.raises(ClientError, match="AccessDenied"):
+        read_as("s3-user")
+
+
+def test_a_workflow_run_in_progress_is_followed_instead_of_refused(aws, landing):
+    """With --schedule, the scheduled run may be going when deploy starts its own; the workflow
+    allows one run at a time (MaxConcurrentRuns 1), so Glue refuses the second: deploy follows
+    the run in progress to its end instead, and says so."""
+    schedule = ("--schedule", "cron(0 3 * * ? *)")
+    assert deploy(aws, landing, "--create-role", "--no-run", *schedule).returncode == 0
+    glue = aws.client("glue")
+    assert glue.get_workflow(Name="stedi-lakehouse")["Workflow"]["MaxConcurrentRuns"] == 1
+    scheduled = glue.start_workflow_run(Name="stedi-lakehouse")["RunId"]  # as the schedule does
+    with pytest.raises(glue.exceptions.ConcurrentRunsExceededException):
+        glue.start_workflow_run(Name="stedi-lakehouse")  # the mended moto refuses a second run
+    result = deploy(aws, landing, "--create-role", *schedule)
+    assert result.returncode == 0, result.stderr
+    assert (f"workflow stedi-lakehouse run {scheduled} was already running (its schedule or "
+            "someone else started it; one run at a time): following that run instead"
+            in result.stdout)
+    assert f"✓ {len(pipeline.JOBS)} jobs succeeded" in result.stdout
+    runs = glue.get_workflow_runs(Name="stedi-lakehouse")["Runs"]
+    assert [(r["WorkflowRunId"], r["Status"]) for r in runs] == [(scheduled, "COMPLETED")]

@@ -6,7 +6,8 @@ places where moto 5.2.5 falls short of AWS for it, mended. The tests use the sam
 moto imitates the AWS APIs in memory. Two of its gaps would stop a deploy: a started Glue
 workflow never runs its jobs (deploy follows the run until every job has succeeded), and a
 bucket policy is evaluated without its conditions (the TLS-only statement would refuse every
-request). Nothing here is used against AWS.
+request). The workflow mend also keeps a workflow's MaxConcurrentRuns, which moto ignores.
+Nothing here is used against AWS.
 """
 
 from __future__ import annotations
@@ -25,16 +26,17 @@ Patch = Callable[[Any, str, Any], None]
 
 # --- Glue workflow runs: moto 5.2.5 records a workflow run but runs nothing ---------------------
 
-
-
 def run_workflows_as_glue_does(patch: Patch = setattr, region: str = "us-east-1") -> None:
     """Make the in-process moto server run a started workflow as Glue does: the start trigger's
     jobs at once, then each conditional trigger once all its conditions hold, the job runs
     carrying --WORKFLOW_NAME and --WORKFLOW_RUN_ID; get_workflow_run answers with the run's
     graph (its jobs and their runs) and ends COMPLETED when nothing more can start. Job runs
-    advance as moto's own do, and a test that fails a job run (FakeJobRun.as_dict) stops the
-    jobs after it, as on AWS."""
-    from moto.glue import models
+    advance as moto's own do, each time the run is read with get_workflow_run (a listing with
+    get_workflow_runs shows the runs as they stand, moving none), and a test that fails a job
+    run (FakeJobRun.as_dict) stops the jobs after it, as on AWS. A workflow with
+    MaxConcurrentRuns refuses a run beyond it with ConcurrentRunsExceededException, one of the
+    two answers AWS documents (the other: a run that ends in ERROR at once)."""
+    from moto.glue import exceptions, models
 
     def backend():
         return models.glue_backends[MOTO_ACCOUNT][region]
@@ -68,20 +70,7 @@ def run_workflows_as_glue_does(patch: Patch = setattr, region: str = "us-east-1"
                 run.job_runs[job.name] = next(r for r in job.job_runs if r.job_run_id == run_id)
         return fired
 
-    original_start = models.FakeWorkflow.start_run
-    original_as_dict = models.FakeWorkflowRun.as_dict
-
-    def start_run(workflow, properties):
-        run_id = original_start(workflow, properties)
-        run = workflow.runs[run_id]
-        run.job_runs, run.fired = {}, set()
-        fire_ready_triggers(run)
-        return run_id
-
-    def as_dict(run):
-        answer = original_as_dict(run)
-        if not hasattr(run, "job_runs"):
-            return answer
+    def advance(run) -> None:
         fired = True
         while fired:  # moto's job runs end at once: the jobs they unblock start at once too
             for job_run in run.job_runs.values():
@@ -89,6 +78,33 @@ def run_workflows_as_glue_does(patch: Patch = setattr, region: str = "us-east-1"
             fired = fire_ready_triggers(run)
         if set(states(run).values()) <= RUN_FINAL_STATES:
             run.status = "COMPLETED"
+
+    original_start = models.FakeWorkflow.start_run
+    original_as_dict = models.FakeWorkflowRun.as_dict
+    original_get_run = models.GlueBackend.get_workflow_run
+
+    def start_run(workflow, properties):
+        running = [r for r in workflow.runs.values() if r.status == "RUNNING"]
+        if workflow.max_concurrent_runs and len(running) >= workflow.max_concurrent_runs:
+            raise exceptions.ConcurrentRunsExceededException(
+                f"Concurrent runs exceeded for workflow: {workflow.name}")
+        run_id = original_start(workflow, properties)
+        run = workflow.runs[run_id]
+        run.job_runs, run.fired = {}, set()
+        fire_ready_triggers(run)
+        return run_id
+
+    def get_workflow_run(glue, workflow_name, run_id):
+        workflow = glue.workflows.get(workflow_name)
+        run = workflow.runs.get(run_id) if workflow else None
+        if run is not None and hasattr(run, "job_runs"):
+            advance(run)
+        return original_get_run(glue, workflow_name, run_id)  # moto's not-found errors
+
+    def as_dict(run):
+        answer = original_as_dict(run)
+        if not hasattr(run, "job_runs"):
+            return answer
         answer["Status"] = run.status
         answer["Graph"] = {"Nodes": [
             {"Type": "JOB", "Name": name, "JobDetails": {"JobRuns": [job_run.as_dict()]}}
@@ -96,6 +112,7 @@ def run_workflows_as_glue_does(patch: Patch = setattr, region: str = "us-east-1"
         return answer
 
     patch(models.FakeWorkflow, "start_run", start_run)
+    patch(models.GlueBackend, "get_workflow_run", get_workflow_run)
     patch(models.FakeWorkflowRun, "as_dict", as_dict)
 
 
