@@ -412,7 +412,9 @@ def format_value(value) -> str:
     if isinstance(value, float):
         return java_double(value)
     if isinstance(value, datetime.datetime):
-        text = value.strftime("%Y-%m-%d %H:%M:%S") + f".{value.microsecond // 1000:03d}"
+        # Athena's timestamps hold milliseconds (timestamp(3)), DuckDB's microseconds.
+        shown = value + datetime.timedelta(microseconds=500)
+        text = shown.strftime("%Y-%m-%d %H:%M:%S") + f".{shown.microsecond // 1000:03d}"
         return text if value.tzinfo is None else f"{text} {zone_label(value)}"
     if isinstance(value, datetime.timedelta):
         milliseconds = abs(value) // datetime.timedelta(milliseconds=1)
