@@ -48,7 +48,6 @@ def studio_defaults(lake: Path) -> dict[str, str]:
             "--enable-job-insights": "true",
             "--enable-observability-metrics": "true",
             "--enable-glue-datacatalog": "true",
-            "--enable-continuous-cloudwatch-log": "true",
             "--job-language": "python"}
 
 
