@@ -314,11 +314,11 @@ def read_ssm_key(parameter_arn: str, client=None) -> bytes:
                              "ssm:arn:aws:ssm:<region>:<account>:parameter/<name> "
                              f"({HOW_TO})")
     name = parts[5].removeprefix("parameter")  # a name starting with "/" keeps its one "/"
-    if client is None:
-        import boto3
-
-        client = boto3.client("ssm", region_name=parts[3])
     try:
+        if client is None:
+            import boto3
+
+            client = boto3.client("ssm", region_name=parts[3])
         response = client.get_parameter(Name=name, WithDecryption=True)
     except aws_errors() as error:
         if aws_error(error)[0] == "ParameterNotFound":
@@ -340,11 +340,11 @@ def read_s3_key(url: str, client=None) -> bytes:
     if not bucket or not key or key.endswith("/"):
         raise DeviceKeyError(f"not the URL of an S3 object: {url!r}; pass "
                              f"s3://<bucket>/<object> ({HOW_TO})")
-    if client is None:
-        import boto3
-
-        client = boto3.client("s3")
     try:
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
         body = client.get_object(Bucket=bucket, Key=key)["Body"]
         stored = body.read(MOST_KEY_BYTES + 1)  # more than a key holds: not a key
     except aws_errors() as error:
