@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from glue_jobs.shared import device_key, job_plumbing
 from scripts import glue_submit, local_key, pipeline
 from scripts.run_local import run_pipeline
 from scripts.sample_data.generator import generate
@@ -184,6 +185,29 @@ def test_the_argv_holds_the_run_identifiers_the_parameters_and_studios_defaults(
                      "--JOB_NAME": "j", "--lake_root": "/lake", "--TempDir": "/mine/",
                      **{k: v for k, v in glue_submit.studio_defaults(tmp_path).items()
                         if k != "--TempDir"}}
+
+
+@pytest.mark.every_glue_version
+@pytest.mark.parametrize("valueless_flag", [False, True])
+def test_the_scripts_read_their_parameters_among_what_glue_adds(tmp_path, valueless_flag):
+    """Whatever else Glue puts in sys.argv, in whatever order, and with getResolvedOptions as
+    this Glue version has it (abbreviations on in 5.x): a flag without a value too, as AWS
+    documents --enable-metrics ("only specify the key")."""
+    arn = "arn:aws:ssm:us-east-1:123456789012:parameter/stedi-lakehouse/lake/device-id-key"
+    parameters = {"--JOB_NAME": "machine_learning_curated", "--lake_root": "s3://bucket/",
+                  "--database": "lake", "--consent_mode": "since_consent",
+                  "--ml_match": "timestamp",
+                  "--conf": "spark.hadoop.fs.s3a.endpoint.region=us-east-1",
+                  "--device_key": f"ssm:{arn}"}
+    argv = glue_submit.glue_argv(tmp_path / "machine_learning_curated.py", parameters, tmp_path)
+    if valueless_flag:
+        argv.insert(1, "--enable-metrics")
+    args = job_plumbing.resolve_arguments(argv)
+    assert {name: args[name] for name in ("JOB_NAME", "lake_root", "database", "consent_mode",
+                                          "ml_match")} == {
+        "JOB_NAME": "machine_learning_curated", "lake_root": "s3://bucket",
+        "database": "lake", "consent_mode": "since_consent", "ml_match": "timestamp"}
+    assert device_key.device_key_argument(argv) == f"ssm:{arn}"
 
 
 # --- glue_submit's own mistakes: one line, exit status 2 --------------------------------------
