@@ -110,6 +110,8 @@ def statement(ddl: str) -> str:
 
 def created_database(ddl: str) -> str | None:
     """The database a rendered CREATE DATABASE statement creates; None for any other statement."""
+    if not re.match(r"CREATE\s+(DATABASE|SCHEMA)\b", statement(ddl), re.IGNORECASE):
+        return None
     create = sqlglot.parse_one(statement(ddl), read="athena")
     if isinstance(create, exp.Create) and create.kind in ("DATABASE", "SCHEMA"):
         return create.this.name

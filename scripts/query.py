@@ -22,6 +22,7 @@ import csv
 import datetime
 import decimal
 import json
+import logging
 import math
 import re
 import sys
@@ -38,6 +39,10 @@ from sqlglot.optimizer.qualify import qualify
 from scripts import ddl, pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts._cli.text_table import box_table
+
+# sqlglot's warnings (say, "falling back to parsing as a 'Command'" for SHOW TABLES) are not
+# the user's business: a query either runs or fails in one line.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 FORMATS = ("table", "csv", "json")
 FILE_PATTERNS = {"json": "*.json", "parquet": "*.parquet"}
@@ -138,15 +143,18 @@ def connect(lake: Path, database: str = pipeline.DEFAULT_DATABASE) -> duckdb.Duc
     return connection
 
 
-def athena_column_names(select: exp.Expression) -> exp.Expression:
+def athena_column_names(statement: exp.Expression) -> exp.Expression:
     """Name unnamed result columns _col0, _col1, ... as Athena does (DuckDB would print the
-    expression's text)."""
+    expression's text); a UNION's columns are named by its first SELECT."""
+    select = statement
+    while isinstance(select, exp.SetOperation):
+        select = select.this
     if isinstance(select, exp.Select):
         select.set("expressions", [
             expression if isinstance(expression, (exp.Alias, exp.Column, exp.Star))
             else expression.as_(f"_col{position}")
             for position, expression in enumerate(select.expressions)])
-    return select
+    return statement
 
 
 class Translation(NamedTuple):
@@ -175,7 +183,7 @@ def with_types(statement: exp.Expression, schema: dict | None, database: str) ->
         qualified = qualify(statement.copy(), schema=schema, db=database, dialect="athena",
                             quote_identifiers=True)
         return annotate_types(qualified, schema=schema, dialect="athena")
-    except SqlglotError:
+    except Exception:  # sqlglot's optimizer on a statement it does not know: leave it be
         return statement
 
 
@@ -213,13 +221,47 @@ def zone_name(argument: exp.Expression) -> str:
     return UTC if argument.name.lower() in UTC_NAMES else argument.name
 
 
+def read_in_session_zone(node: exp.Expression) -> bool:
+    """Whether this is a date or timestamp without time zone that Athena reads in its session
+    zone, UTC, where it meets a timestamp with time zone: current_date, localtimestamp, a date
+    or timestamp literal."""
+    if isinstance(node, (exp.CurrentDate, exp.Localtimestamp)):
+        return True
+    return (isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal)
+            and node.this.is_string and node.to.this in (exp.DataType.Type.DATE,
+                                                         exp.DataType.Type.TIMESTAMP))
+
+
+def zoned_value(call: exp.Expression) -> exp.Expression | None:
+    """The value at_timezone, AT TIME ZONE or with_timezone gives a zone."""
+    if isinstance(call, exp.AtTimeZone):
+        return call.this
+    if (function_call(call, "at_timezone") or function_call(call, "with_timezone")) \
+            and call.expressions:
+        return call.expressions[0]
+    return None
+
+
+def given_a_zone(node: exp.Expression, *, only_with_timezone: bool = False) -> bool:
+    """Whether ``node`` (in parentheses or not) is the value an at_timezone, AT TIME ZONE or
+    with_timezone call gives a zone (only with_timezone's: ``only_with_timezone``)."""
+    while isinstance(node.parent, exp.Paren):
+        node = node.parent
+    call = node.parent
+    if call is None or zoned_value(call) is not node:
+        return False
+    return function_call(call, "with_timezone") or not only_with_timezone
+
+
 def query_time_zone(statement: exp.Expression) -> str:
     """The time zone of the query's timestamps with time zone: UTC, Athena's session zone, or
     the one other zone the query names (at_timezone, with_timezone, AT TIME ZONE,
     from_unixtime(x, zone)). DuckDB keeps one zone per session where Athena keeps one per
-    value, so a query naming another zone must convert every UTC value to it at once (a value
-    left in UTC would be truncated, formatted and printed in the other zone); such a query,
-    and one naming two zones besides UTC, is refused rather than answered differently."""
+    value and reads dates and timestamps without zone in UTC, so in a query naming another zone
+    every UTC timestamp must be converted to it where it is made, and a date or timestamp
+    without zone may only be given that zone by with_timezone; otherwise (a value left in UTC
+    would be truncated, formatted and printed in the other zone) the query is refused rather
+    than answered differently, and so is one naming two zones besides UTC."""
     named = {zone_name(argument) for node in statement.walk()
              if (argument := zone_argument(node)) is not None}
     others = sorted(named - {UTC})
@@ -228,20 +270,19 @@ def query_time_zone(statement: exp.Expression) -> str:
     if len(others) > 1:
         raise CliError(f"locally a query can name one time zone besides UTC, not "
                        f"{', '.join(others)}")
+    zone = others[0]
     for node in statement.walk():
-        parent = node.parent
-        while isinstance(parent, exp.Paren):
-            parent = parent.parent
         utc_value = in_session_zone(node) or (
             zone_argument(node) is not None and zone_name(zone_argument(node)) == UTC)
-        converted = parent is not None and converts_to_a_zone(parent) and (
-            parent.this if isinstance(parent, exp.AtTimeZone) else parent.expressions[0]
-        ).find(type(node)) is node
-        if utc_value and not converted:
-            raise CliError(f"locally a query naming the time zone {others[0]} must convert each "
+        if utc_value and not given_a_zone(node):
+            raise CliError(f"locally a query naming the time zone {zone} must convert each "
                            f"UTC timestamp to it: write at_timezone({node.sql('athena')}, "
-                           f"'{others[0]}')")
-    return others[0]
+                           f"'{zone}')")
+        if read_in_session_zone(node) and not given_a_zone(node, only_with_timezone=True):
+            raise CliError(f"locally a query naming the time zone {zone} can use "
+                           f"{node.sql('athena')} only as with_timezone({node.sql('athena')}, "
+                           f"'{zone}'): Athena would read it in UTC")
+    return zone
 
 
 def duckdb_time_zone(zone: str) -> str:

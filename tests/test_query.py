@@ -136,6 +136,10 @@ def test_unnamed_result_columns_are_named_as_athena_names_them(pipeline_lake):
                                  "select count(*), max(x) as top, user from accelerometer_trusted "
                                  "group by user")
     assert columns == ["_col0", "top", "user"]
+    columns, rows = query.run_query(query.connect(pipeline_lake),
+                                    "select count(*) from customer_trusted union all "
+                                    "select count(*) from customer_curated")
+    assert columns == ["_col0"] and len(rows) == 2
 
 
 # --- Analyst queries as `make query` runs them, against answers computed in plain Python -------
@@ -406,6 +410,8 @@ def test_the_measured_failures_print_as_athena_prints(pipeline_lake):
     ("select at_timezone(from_unixtime(timestamp/1000), 'Europe/Berlin'), "
      "at_timezone(from_unixtime(timestamp/1000), 'Asia/Tokyo') from accelerometer_trusted",
      "one time zone besides UTC, not Asia/Tokyo, Europe/Berlin"),
+    ("select count(*) from accelerometer_trusted where at_timezone(from_unixtime("
+     "timestamp/1000), 'America/New_York') >= date '2024-06-01'", "Athena would read it in UTC"),
     ("select approx_percentile(x, 2, 0.5) from accelerometer_trusted", "no weight or accuracy"),
 ])
 def test_what_would_differ_from_athena_is_refused_in_one_line(pipeline_lake, sql, message):
