@@ -351,8 +351,8 @@ def mend(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.ApproxQuantile):
         if node.args.get("weight") is not None or node.args.get("accuracy") is not None:
             raise CliError("locally approx_percentile takes no weight or accuracy")
-        # The exact value at that rank of the sorted values (DuckDB's approx_quantile
-        # interpolates and errs).
+        # Exact: the smallest value with at least a fraction p of the values at or below it
+        # (DuckDB's approx_quantile interpolates and errs).
         return as_duckdb_call("QUANTILE_DISC", node.this, node.args["quantile"])
     if isinstance(node, exp.DateDiff):
         # Athena counts whole units between the two; DuckDB's date_diff counts boundaries.

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -252,13 +253,15 @@ def distinct_users(lake):
 def distance_percentiles(lake):
     values = sorted(r["distancefromobject"] for r in raw_rows(lake, "step_trainer_trusted"))
 
-    def at(p: float) -> int:  # the value at rank floor((n - 1) p), as the README says
-        return values[math.floor((len(values) - 1) * p)]
+    def at(p: str) -> int:
+        """The smallest value with at least a fraction p of the values at or below it, as the
+        README says (exact arithmetic)."""
+        return values[max(0, math.ceil(len(values) * Fraction(p)) - 1)]
 
     return ("select approx_percentile(distancefromobject, 0.5) as median, "
             "approx_percentile(distancefromobject, array[0.1, 0.9]) as deciles "
             "from step_trainer_trusted",
-            ["median", "deciles"], [[str(at(0.5)), f"[{at(0.1)}, {at(0.9)}]"]])
+            ["median", "deciles"], [[str(at("0.5")), f"[{at('0.1')}, {at('0.9')}]"]])
 
 
 def days_and_hours_to_consent(lake):
