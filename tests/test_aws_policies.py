@@ -142,3 +142,62 @@ def test_the_deployer_manages_the_lakes_workgroup_only_and_queries_in_it():
         workgroup, f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary"]
     assert statements["FindTheWorkgroup"]["Action"] == ["athena:ListWorkGroups"]
     assert not any(a.startswith("kms:") for s in statements.values() for a in s["Action"])
+
+
+# --- the policies the README's Glue Studio steps have a person type in CloudShell --------------
+
+def readme_cloudshell_iam_calls() -> list[list[str]]:
+    """Every `aws iam ...` line of the README's console steps, run by bash exactly as typed, with
+    the variables the steps set and an `aws` that records its arguments instead of calling AWS."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if line.startswith("aws iam ")]
+    recorder = (f"aws() {{ {sys.executable} -c "
+                "'import json, sys; print(json.dumps(sys.argv[1:]))' \"$@\"; }")
+    variables = (f"BUCKET={BUCKET}; ROLE=AWSGlueServiceRole-stedi-studio; KEYS={BUCKET}-keys; "
+                 f"ARN=arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/stedi-lakehouse/stedi/"
+                 "device-id-key")
+    script = "\n".join([variables, recorder, *lines])
+    output = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    return [json.loads(line) for line in output.stdout.splitlines()]
+
+
+def policy_document(arguments: list[str]) -> dict:
+    flag = next(f for f in ("--policy-document", "--assume-role-policy-document")
+                if f in arguments)
+    return json.loads(arguments[arguments.index(flag) + 1])
+
+
+def test_the_readmes_cloudshell_policies_are_valid_and_give_what_deploys_role_has():
+    calls = readme_cloudshell_iam_calls()
+    assert [arguments[1] for arguments in calls] == [
+        "create-role", "attach-role-policy", "put-role-policy",  # the role
+        "put-role-policy",  # the key in SSM
+        "put-role-policy"]  # or, where SSM is not allowed, in S3
+    create, attach, lake, ssm_key, s3_key = calls
+    # Trust policies are no permission policies (parliament would call it malformed): the same
+    # trust deploy gives its role.
+    assert policy_document(create) == iam.GLUE_TRUST_POLICY
+    assert attach[attach.index("--policy-arn") + 1] == (
+        "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole")
+    for document in map(policy_document, (lake, ssm_key, s3_key)):
+        assert findings(document) == []
+    granted = grants(policy_document(lake))
+    # What deploy's role may do on the lake, less GetBucketLocation, which the managed
+    # AWSGlueServiceRole that the steps attach grants on every bucket.
+    needed = {(action, f"arn:aws:s3:::{BUCKET}") for action in iam.JOB_BUCKET_ACTIONS
+              if action != "s3:GetBucketLocation"}
+    needed |= {(action, f"arn:aws:s3:::{BUCKET}/*") for action in iam.JOB_OBJECT_ACTIONS}
+    assert granted == needed
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/stedi-lakehouse/stedi/device-id-key"
+    assert grants(policy_document(ssm_key)) == grants(iam.device_key_policy(arn))
+    assert grants(policy_document(s3_key)) == {
+        ("s3:GetObject", f"arn:aws:s3:::{BUCKET}-keys/stedi/device-id.key")}
+
+
+def grants(policy: dict) -> set[tuple[str, str]]:
+    """The (action, resource) pairs a policy of Allow statements grants."""
+    def listed(value):
+        return [value] if isinstance(value, str) else value
+    assert all(statement["Effect"] == "Allow" for statement in policy["Statement"])
+    return {(action, resource) for statement in policy["Statement"]
+            for action in listed(statement["Action"]) for resource in listed(statement["Resource"])}
