@@ -29,13 +29,19 @@ ROLE = "arn:aws:iam::123456789012:role/stedi"
 KEY_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/stedi-lakehouse/stedi/device-id-key"
 
 
-@pytest.fixture
-def glue_client():
-    client = boto3.client("glue", region_name="us-east-1", aws_access_key_id="x",
+def stubbed_client(service: str):
+    """A client of ``service`` whose every answer the test gives (botocore's Stubber), and that
+    fails the test if an answer it was given goes unasked."""
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x",
                           aws_secret_access_key="x")
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def glue_client():
+    yield from stubbed_client("glue")
 
 
 def test_a_changed_job_is_updated_with_the_whole_definition(glue_client):
@@ -403,11 +409,7 @@ def test_another_error_of_start_workflow_run_is_not_taken_for_a_busy_workflow(gl
 
 @pytest.fixture
 def athena_client():
-    client = boto3.client("athena", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    yield from stubbed_client("athena")
 
 
 def test_a_workgroup_whose_results_went_elsewhere_is_set_back_and_enforced(athena_client):
@@ -445,11 +447,7 @@ def test_a_workgroup_as_deploy_made_it_is_left_alone(athena_client):
 
 @pytest.fixture
 def s3_client():
-    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    yield from stubbed_client("s3")
 
 
 def test_the_lifecycle_merge_keeps_other_rules_and_the_transition_minimum_size(s3_client):
