@@ -27,6 +27,7 @@ from scripts.dev.moto_server import (evaluate_bucket_policies_as_for_tls_request
                                      run_workflows_as_glue_does)
 from tests.moto_server import (ACCOUNT, ISOLATED_AWS_ENVIRONMENT, REGION, TEST_CREDENTIALS,
                                FlakyProxy, MotoServer, relative_files)
+from scripts.local_glue.glue_versions import glue_runtime
 from tests.support import REPO_ROOT, load_job_module
 
 BUCKET = "stedi-demo"
@@ -199,13 +200,19 @@ def test_the_workflow_ran_the_jobs_in_dependency_order_and_the_counts_are_printe
     assert "DPU-hours" in deployed.stdout
 
 
-def test_glue_version_is_sent_as_chosen(aws, landing):
-    result = deploy(aws, landing, "--create-role", "--no-run", "--glue-version", "5.0")
+@pytest.mark.parametrize("version", ["5.0", "5.1", "6.1"])
+def test_glue_version_is_sent_as_chosen_with_the_arguments_it_takes(aws, landing, version):
+    result = deploy(aws, landing, "--create-role", "--no-run", "--glue-version", version)
     assert result.returncode == 0, result.stderr
     for job in pipeline.JOBS:
         definition = aws.client("glue").get_job(JobName=job.name)["Job"]
-        assert definition["GlueVersion"] == "5.0"
-        assert "--conf" not in definition["DefaultArguments"]
+        assert definition["GlueVersion"] == version
+        arguments = definition["DefaultArguments"]
+        # S3A from 5.1 (its region set); continuous logging is a 4.0-and-earlier argument
+        assert arguments.get("--conf") == (
+            f"spark.hadoop.fs.s3a.endpoint.region={REGION}" if glue_runtime(version).s3a
+            else None)
+        assert "--enable-continuous-cloudwatch-log" not in arguments
 
 
 def test_an_unknown_glue_version_is_one_line_and_status_2(aws, landing):
