@@ -10,7 +10,11 @@ are not unique across customers (439 are shared in the Udacity data), so without
 customer's phone is paired with another customer's step trainer.
 --ml_match timestamp: the course rubric's join on time alone.
 
-The ownership test is an EXISTS, never a join to customers, so it cannot multiply rows.
+With device, the join key is (instant, owner): linear in the readings however many devices
+share an instant, and no pair is counted twice (a pair can meet only its one owner row, and
+the owners are distinct). With
+timestamp, an instant shared by k devices makes k * k pairs: fine for the course data, quadratic
+for a fleet on one clock.
 
 The step trainer is named by a pseudonymous device id, HMAC-SHA256(key, serialNumber) in hex,
 never by its serial number, which joins straight back to customer_landing. The same device keeps
@@ -68,7 +72,8 @@ ZONE_SCHEMAS = {
 DEVICE_IDS_SCHEMA = StructType([StructField("serialNumber", StringType()),
                                 StructField("deviceId", StringType())])
 
-MACHINE_LEARNING_CURATED_SQL = """
+# The SQL is assembled from three parts: the inputs, the pairing the option asks for, the output.
+INPUTS_SQL = """
 with step_readings as (
     select sensorReadingTime, serialNumber, distanceFromObject from {step_trainer_trusted}
 ),
@@ -77,33 +82,56 @@ phone_readings as (
     select user, timestamp, x, y, z from {accelerometer_trusted}
 ),
 
-owners as (
-    select email, serialNumber from {customer_curated}
-),
-
 devices as (
     select serialNumber, deviceId from {device_ids}
 ),
+"""
 
-same_instant as (
+# ml_match=device: the owner is part of the join key. Each step reading first meets its
+# owners (by serial number), then only the phone readings of that owner at that instant: an
+# equi-join on (instant, owner), linear in the readings. Joining on the instant alone and
+# testing ownership afterwards makes k * k candidate pairs at an instant shared by k devices,
+# which a fleet sampling on one clock does at every instant (README "Fleet scale").
+# Same rows as "pairs on the instant whose owner exists": a pair (s, a) can only meet the owner
+# row (a.user, s.serialNumber), and the owners are distinct, so it meets it once or not at all.
+SAME_OWNER_PAIRS_SQL = """
+owners as (
+    select distinct email, serialNumber from {customer_curated}
+),
+
+owned_step_readings as (
+    select step_readings.*, owners.email as owner
+    from step_readings
+    inner join owners on owners.serialNumber = step_readings.serialNumber
+),
+
+paired as (
+    select
+        owned_step_readings.sensorReadingTime, owned_step_readings.serialNumber,
+        owned_step_readings.distanceFromObject,
+        phone_readings.x, phone_readings.y, phone_readings.z
+    from owned_step_readings
+    inner join phone_readings
+        on phone_readings.timestamp = owned_step_readings.sensorReadingTime
+        and phone_readings.user = owned_step_readings.owner
+),
+"""
+
+# ml_match=timestamp, the course rubric's join: the instant alone. Where k devices share an
+# instant, each of its step readings pairs with the phone readings of all k: the output, and
+# the time, grow with k * k (README "Fleet scale" measures it).
+SAME_INSTANT_PAIRS_SQL = """
+paired as (
     select
         step_readings.sensorReadingTime, step_readings.serialNumber,
-        step_readings.distanceFromObject, phone_readings.user,
+        step_readings.distanceFromObject,
         phone_readings.x, phone_readings.y, phone_readings.z
     from step_readings
     inner join phone_readings on step_readings.sensorReadingTime = phone_readings.timestamp
 ),
+"""
 
-paired as (
-    select * from same_instant
-    where not :match_device
-        or exists (
-            select 1 from owners
-            where owners.email = same_instant.user
-                and owners.serialNumber = same_instant.serialNumber
-        )
-),
-
+OUTPUT_SQL = """
 final as (
     -- one id per serial number: the join renames, it cannot multiply or lose rows
     select /*+ broadcast(devices) */
@@ -115,6 +143,11 @@ final as (
 
 select * from final
 """
+
+MACHINE_LEARNING_CURATED_SQL = {
+    "device": INPUTS_SQL + SAME_OWNER_PAIRS_SQL + OUTPUT_SQL,
+    "timestamp": INPUTS_SQL + SAME_INSTANT_PAIRS_SQL + OUTPUT_SQL,
+}
 
 # --- shared block job_plumbing: edit glue_jobs/shared/job_plumbing.py, then `make glue-scripts`
 OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
@@ -410,8 +443,7 @@ def transform(step_trainer_trusted: DataFrame, accelerometer_trusted: DataFrame,
     for name, frame in inputs.items():
         require_columns(frame, name, ZONE_SCHEMAS[name].fieldNames())
     return step_trainer_trusted.sparkSession.sql(
-        MACHINE_LEARNING_CURATED_SQL,
-        args={"match_device": ml_match == "device"},
+        MACHINE_LEARNING_CURATED_SQL[ml_match],
         step_trainer_trusted=step_trainer_trusted,
         accelerometer_trusted=accelerometer_trusted,
         customer_curated=customer_curated,

@@ -1,7 +1,7 @@
 """Generate the embedded default data set: STEDI-shaped landing JSON lines, at any scale.
 
     python -m scripts.generate_data --lake DIR [--scale F] [--seed N] [--files-per-source K]
-                                    [--overwrite] [--dirty [--dirty-rate R]]
+                                    [--overwrite] [--dirty [--dirty-rate R]] [--fleet CLOCKS]
 
 Scale 1 is about the size of the Udacity starter data; the same parameters give byte-identical
 files. What the data holds, and the defects --dirty adds: scripts/sample_data/.
@@ -34,6 +34,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dirty-rate", type=float,
                         help=f"with --dirty: share of records with a defect "
                              f"(default {DEFAULT_DIRTY_RATE})")
+    parser.add_argument("--fleet", type=int, default=0, metavar="CLOCKS",
+                        help="devices sample on CLOCKS shared clocks, as a fleet does: each "
+                             "instant is shared by about customers / CLOCKS devices (default 0: "
+                             "every device on a clock of its own)")
     args = parser.parse_args(argv)
     if args.dirty_rate is not None and not args.dirty:
         parser.error("--dirty-rate needs --dirty")
@@ -45,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     rate = DEFAULT_DIRTY_RATE if args.dirty_rate is None else args.dirty_rate
     try:
         records = generate(args.lake, args.scale, args.seed, args.files_per_source,
-                           args.overwrite, args.dirty, rate)
+                           args.overwrite, args.dirty, rate, args.fleet)
     except (ValueError, OSError) as error:
         fail(f"generate_data: {error}")
     manifest = json.loads(manifest_path(args.lake).read_text(encoding="utf-8"))
@@ -56,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         suffix = f", {defects:,} record defects" if args.dirty else ""
         print(f"{source}: {count:,} rows in {files} files{suffix}")
     print(f"wrote {args.lake} (scale {args.scale:g}, seed {args.seed}"
-          f"{f', dirty rate {rate:g}' if args.dirty else ''}); see {manifest_path(args.lake)}")
+          f"{f', dirty rate {rate:g}' if args.dirty else ''}"
+          f"{f', {args.fleet} fleet clocks' if args.fleet else ''}); "
+          f"see {manifest_path(args.lake)}")
     return 0
 
 

@@ -227,6 +227,7 @@ def test_cli_overwrite_replaces_only_landing_folders(tmp_path: Path) -> None:
     ["--dirty-rate", "0.1"],
     ["--dirty", "--dirty-rate", "1.5"],
     ["--dirty", "--dirty-rate", "nan"],
+    ["--fleet", "-1"],
     [],
 ])
 def test_cli_mistakes_exit_2_with_one_line(tmp_path: Path, mistake: list[str]) -> None:
@@ -400,7 +401,7 @@ def test_dirty_rate_sets_the_share_of_defective_lines(tmp_path: Path, rate: floa
 def test_manifest_records_the_parameters(dirty_lake: tuple, small_lake: Path) -> None:
     dirty = json.loads(manifest_path(dirty_lake[0]).read_text())
     assert dirty["parameters"] == {"scale": DIRTY_SCALE, "seed": 42, "files_per_source": 4,
-                                   "dirty": True, "dirty_rate": 0.02}
+                                   "dirty": True, "dirty_rate": 0.02, "fleet_clocks": 0}
     assert list(dirty["defects"]) == list(pipeline.SOURCES)
     assert dirty["shared_serials"] == {"serials": 5, "customers": 10}
     clean = json.loads(manifest_path(small_lake).read_text())
@@ -413,3 +414,30 @@ def test_cli_writes_dirty_data(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "record defects" in result.stdout and "dirty rate 0.1" in result.stdout
     assert json.loads(manifest_path(tmp_path).read_text())["parameters"]["dirty_rate"] == 0.1
+
+
+def reading_schedules(lake: Path) -> dict[str, frozenset[int]]:
+    """Each step trainer's set of reading times, by serial number."""
+    times: dict[str, set[int]] = {}
+    for path in sorted((lake / "step_trainer" / "landing").glob("*.json")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            times.setdefault(record["serialNumber"], set()).add(record["sensorReadingTime"])
+    return {serial: frozenset(readings) for serial, readings in times.items()}
+
+
+def test_a_fleet_samples_on_its_shared_clocks(tmp_path: Path) -> None:
+    result = run_cli("--lake", str(tmp_path), "--scale", "0.3", "--fleet", "30")
+    assert result.returncode == 0, result.stderr
+    assert "30 fleet clocks" in result.stdout
+    schedules = reading_schedules(tmp_path)
+    # About 300 devices on 30 clocks: every device reads when about 9 others do.
+    assert len(set(schedules.values())) == 30
+    assert len(schedules) > 250
+    assert json.loads(manifest_path(tmp_path).read_text())["parameters"]["fleet_clocks"] == 30
+
+
+def test_without_a_fleet_every_device_keeps_a_clock_of_its_own(small_lake: Path) -> None:
+    schedules = reading_schedules(small_lake)
+    # Only the few pairs whose first readings share instants (SHARED_TIMES_PAIR_SHARE) overlap.
+    assert len(set(schedules.values())) == len(schedules)

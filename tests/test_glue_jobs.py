@@ -10,7 +10,9 @@ from chispa import assert_df_equality
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
 from glue_jobs.shared import job_plumbing
-from scripts import pipeline
+from scripts import local_key, pipeline
+from scripts.reference import landing_python, zones_duckdb
+from scripts.sample_data.generator import generate
 from scripts.dev.glue_scripts import render_script, shared_blocks
 from tests.support import REPO_ROOT, load_job_module
 
@@ -199,6 +201,32 @@ def test_machine_learning_curated_ownership_test_never_multiplies_rows(spark):
     owner_listed_twice = spark.createDataFrame([customer("a@x", "s1"), customer("a@x", "s1"),
                                                 customer("b@x", "s2")], CUSTOMER_SCHEMA)
     assert ML_JOB.transform(steps, phones, owner_listed_twice, KEY, "device").count() == 3
+
+
+@pytest.mark.parametrize("ml_match", pipeline.ML_MATCHES)
+def test_machine_learning_curated_equals_the_reference_on_a_fleet_with_shared_serials(
+        spark, tmp_path, ml_match):
+    """A fleet on 30 shared clocks (about 10 devices at every instant) whose export also names
+    30 serial numbers for nearly all customers (--dirty): the job's rows, from the reference's
+    own upstream zones, are the DuckDB reference's, row for row, for both ml_match."""
+    lake = tmp_path / "lake"
+    generate(lake, scale=0.3, seed=5, files_per_source=2, dirty=True, fleet_clocks=30)
+    key = local_key.key_of(local_key.default_key_file())
+    reference = zones_duckdb.compute_zones(lake, ml_match=ml_match, device_key=key,
+                                           accepted_rows=landing_python.accepted_rows(lake))
+    # The reference's zones with all their columns (customer_curated has the customer's).
+    schemas = {"step_trainer_trusted": ML_JOB.ZONE_SCHEMAS["step_trainer_trusted"],
+               "accelerometer_trusted": ML_JOB.ZONE_SCHEMAS["accelerometer_trusted"],
+               "customer_curated": CUSTOMER_SCHEMA}
+    inputs = [spark.createDataFrame(reference.sql(f"select * from {name}").fetchall(), schema)
+              for name, schema in schemas.items()]
+    actual = sorted(map(tuple, ML_JOB.transform(*inputs, key, ml_match).collect()))
+    expected = sorted(reference.sql("select * from machine_learning_curated").fetchall())
+    shared_instants = reference.sql(
+        "select count(*) from (select timestamp from accelerometer_trusted group by timestamp "
+        "having count(distinct user) >= 5)").fetchone()[0]
+    assert shared_instants > 100  # the shape this test is about
+    assert len(actual) == len(expected) and actual == expected
 
 
 def test_machine_learning_curated_has_no_personal_data(spark):

@@ -7,6 +7,9 @@ grants consent, consent given in the middle of (or after) a customer's readings,
 rows, timestamps shared between customers, readings of unknown users and devices, and consenting
 customers who never used their device. Scale 1 is about the Udacity size; sizes grow linearly.
 
+With ``fleet_clocks`` (``--fleet``), devices sample on that many shared clocks, as a fleet on one
+clock does: every instant is then shared by about people / fleet_clocks devices.
+
 With ``--dirty``, the files also carry the defects of real exports (``scripts.sample_data.defects``)
 and nearly all customers share one of 30 serial numbers.
 
@@ -166,6 +169,12 @@ def reading_times(rng: np.random.Generator, people: int, window_ms: int,
     times[borrowers] = np.where(position < shared[:, None], times[lenders],
                                 last_shared[:, None] + offsets[borrowers])
     return times
+
+
+def on_shared_clocks(times: np.ndarray, clocks: int) -> np.ndarray:
+    """Reading times of a fleet: device p reads when device p mod ``clocks`` does, so that the
+    devices share ``clocks`` schedules (each instant by about len(times) / clocks devices)."""
+    return times[np.arange(len(times)) % clocks]
 
 
 def consent_dates(rng: np.random.Generator, consent: np.ndarray, registered: np.ndarray,
@@ -385,8 +394,10 @@ def write_manifest(lake: Path, manifest: dict) -> None:
 
 
 def validate_parameters(scale: float, seed: int, files_per_source: int,
-                        dirty_rate: float) -> People:
+                        dirty_rate: float, fleet_clocks: int = 0) -> People:
     """The people a scale means; ValueError names the first bad parameter."""
+    if fleet_clocks < 0:
+        raise ValueError(f"fleet clocks must be 0 (no fleet) or more, got {fleet_clocks}")
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     if files_per_source < 1:
@@ -398,7 +409,7 @@ def validate_parameters(scale: float, seed: int, files_per_source: int,
 
 def generate(lake: Path, scale: float = 1.0, seed: int = 42, files_per_source: int = 4,
              overwrite: bool = False, dirty: bool = False,
-             dirty_rate: float = DEFAULT_DIRTY_RATE) -> dict[str, int]:
+             dirty_rate: float = DEFAULT_DIRTY_RATE, fleet_clocks: int = 0) -> dict[str, int]:
     """Write landing data for all three sources under ``lake``; return records per source.
 
     With ``dirty``, about 30 serial numbers are shared by nearly all customers, and the files
@@ -407,18 +418,24 @@ def generate(lake: Path, scale: float = 1.0, seed: int = 42, files_per_source: i
     which a correct reader accepts; defective extra lines are not counted. ``<lake>/_generator/
     manifest.json`` records the parameters and the defects injected.
 
+    With ``fleet_clocks`` (> 0), the devices sample on that many shared clocks: the clocks'
+    readings start within the window of scale 1, whatever the scale, and every instant is shared
+    by about (people / fleet_clocks) devices, as when a fleet samples on one clock.
+
     Raises ValueError for a bad scale, seed, file count or rate and LandingExistsError when
     landing files exist and ``overwrite`` is false.
     """
-    people = validate_parameters(scale, seed, files_per_source, dirty_rate)
+    people = validate_parameters(scale, seed, files_per_source, dirty_rate, fleet_clocks)
     lake = Path(lake)
     prepare_landing(lake, overwrite)
     # One stream per concern, so that dirty mode leaves the clean data's streams untouched.
     roles_rng, times_rng, people_rng, customer_rng, phone_rng, step_rng, defects_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
     roles = assign_roles(roles_rng, people.customers)
-    times = reading_times(times_rng, people.total, round(WINDOW_MS_PER_SCALE * max(scale, 1)),
-                          roles.borrowers, roles.lenders)
+    window = WINDOW_MS_PER_SCALE * (1 if fleet_clocks else max(scale, 1))
+    times = reading_times(times_rng, people.total, round(window), roles.borrowers, roles.lenders)
+    if fleet_clocks and fleet_clocks < people.total:
+        times = on_shared_clocks(times, fleet_clocks)
     who = identities(people_rng, people.total)
     sharing = None
     if dirty:
@@ -449,7 +466,8 @@ def generate(lake: Path, scale: float = 1.0, seed: int = 42, files_per_source: i
                "step_trainer": len(step_order)}
     write_manifest(lake, {
         "parameters": {"scale": scale, "seed": seed, "files_per_source": files_per_source,
-                       "dirty": dirty, "dirty_rate": dirty_rate if dirty else None},
+                       "dirty": dirty, "dirty_rate": dirty_rate if dirty else None,
+                       "fleet_clocks": fleet_clocks},
         "records": records,
         "emails_with_withdrawn_consent": int(np.sum(roles.history == WITHDRAWN)),
         "shared_serials": sharing,
