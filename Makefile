@@ -51,6 +51,7 @@ CONSENT_MODE ?= registered
 ML_MATCH ?= device
 DATABASE ?= stedi
 SCALES ?= 1,10,100
+SHAPES ?= default,fleet,small-files
 REPEAT ?= 3
 BENCH_GLUE_VERSIONS ?= 6.0,5.0
 comma := ,
@@ -75,7 +76,8 @@ help:
 	@echo "make moto-server    a local moto server on port 5000 to try deploy without AWS"
 	@echo "make workflow-picture  redraw img/workflow.png from scripts/pipeline.py"
 	@echo "make bench          pipeline vs usual peer vs DuckDB: time, memory per scale (bench/results/)"
-	@echo "                    (SCALES=$(SCALES) REPEAT=$(REPEAT) BENCH_GLUE_VERSIONS=$(BENCH_GLUE_VERSIONS);"
+	@echo "                    (SCALES=$(SCALES) SHAPES=$(SHAPES) REPEAT=$(REPEAT)"
+	@echo "                    BENCH_GLUE_VERSIONS=$(BENCH_GLUE_VERSIONS);"
 	@echo "                    data is kept in bench/data/)"
 	@echo "options: LAKE=dir CONSENT_MODE=registered|since_consent ML_MATCH=device|timestamp"
 	@echo "         GLUE_VERSION=$(subst $(space),|,$(GLUE_VERSIONS)) (default $(DEFAULT_GLUE_VERSION)): \
@@ -197,7 +199,7 @@ bench: $(STAMP) java $(ARCHIVED)
 	@for version in $(subst $(comma), ,$(BENCH_GLUE_VERSIONS)); do \
 		$(MAKE) --no-print-directory setup GLUE_VERSION=$$version || exit 1; \
 	done
-	$(PY) -m scripts.dev.bench --scales $(SCALES) --repeat $(REPEAT) \
+	$(PY) -m scripts.dev.bench --scales $(SCALES) --shapes $(SHAPES) --repeat $(REPEAT) \
 		--glue-versions $(BENCH_GLUE_VERSIONS)
 
 clean:
