@@ -194,10 +194,18 @@ owned as (
     )
 ),
 
+devices as (
+    -- the keyed hash once per device: device_id is a Python function, too slow per row
+    select serialNumber, device_id(serialNumber) as deviceId
+    from (select distinct serialNumber from steps)
+),
+
 final as (
     -- pseudonymous: the user's email is dropped here, the serial number becomes the keyed hash
-    select sensorReadingTime, device_id(serialNumber) as deviceId, distanceFromObject, x, y, z
+    select owned.sensorReadingTime, devices.deviceId, owned.distanceFromObject,
+        owned.x, owned.y, owned.z
     from owned
+    inner join devices on devices.serialNumber = owned.serialNumber
 )
 
 select * from final
