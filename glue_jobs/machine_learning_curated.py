@@ -14,7 +14,8 @@ With device, the join key is (instant, owner): linear in the readings however ma
 share an instant, and no pair is counted twice (a pair can meet only its one owner row, and
 the owners are distinct). With
 timestamp, an instant shared by k devices makes k * k pairs: fine for the course data, quadratic
-for a fleet on one clock.
+for a fleet on one clock (the bench's fleet at scale 100, about 50 consenting devices an
+instant: 190,546,936 rows in 190 s, where device gives 3,888,529 rows in 12 s).
 
 The step trainer is named by a pseudonymous device id, HMAC-SHA256(key, serialNumber) in hex,
 never by its serial number, which joins straight back to customer_landing. The same device keeps
