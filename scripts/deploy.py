@@ -188,7 +188,8 @@ def trigger_definitions(config: DeployConfig) -> list[dict]:
 
 
 def landing_files(landing: Path) -> list[tuple[Path, str]]:
-    """(local file, S3 key) for every landing file, at the lake layout of DESIGN.md."""
+    """(local file, S3 key) for every landing file, at the lake layout (docs/design.md,
+    "Lake layout")."""
     files = []
     for table in pipeline.landing_tables():
         folder = landing / table.path

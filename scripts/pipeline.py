@@ -22,7 +22,8 @@ SOURCES = ("customer", "accelerometer", "step_trainer")
 
 def job_options(database: str = DEFAULT_DATABASE, consent_mode: str = DEFAULT_CONSENT_MODE,
                 ml_match: str = DEFAULT_ML_MATCH) -> dict[str, str]:
-    """The options every Glue job takes besides JOB_NAME and lake_root (DESIGN.md), by name."""
+    """The options every Glue job takes besides JOB_NAME and lake_root, by name
+    (docs/design.md, "Job options")."""
     return {"database": database, "consent_mode": consent_mode, "ml_match": ml_match}
 
 
@@ -31,9 +32,9 @@ def accounting_path(source: str) -> str:
     records), relative to the lake root: beside the quarantine folder."""
     return f"{source}/landing_accounting.json"
 
-# Landing schemas of DESIGN.md in its field order (also the column order of every reader), with
-# the Athena/Spark type names. The one copy in scripts/: the DuckDB and landing references
-# derive theirs from it.
+# Landing schemas of docs/design.md, "Landing schemas", in its field order (also the column
+# order of every reader), with the Athena/Spark type names. The one copy in scripts/: the DuckDB
+# and landing references derive theirs from it.
 LANDING_SCHEMAS: dict[str, dict[str, str]] = {
     "customer": {
         "customerName": "string",
@@ -132,7 +133,7 @@ TABLES: tuple[Table, ...] = (
           "same time; pseudonymous: no personal column, the device by a keyed hash"),
 )
 
-# The records each landing job rejected, with their reason and place (DESIGN.md, bad input):
+# The records each landing job rejected, with their reason and place (docs/design.md, "Bad input"):
 # catalog tables too, so that they can be queried in Athena as locally. Not zones: no job reads
 # them, and the run report counts them from the jobs' accounting.
 QUARANTINE_TABLES: tuple[Table, ...] = tuple(

@@ -154,7 +154,8 @@ def write_report(report: dict, lake: Path, extra_path: Path | None) -> None:
 
 def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str], spark,
                  device_key_file: Path | None = None) -> dict:
-    """Run ``jobs`` in order on one Spark session and return the run report of DESIGN.md.
+    """Run ``jobs`` in order on one Spark session and return the run report (docs/design.md,
+    "Run report").
 
     The device key file (default ``local_key.default_key_file()``) is made first if a job
     needs it and it does not exist yet."""

@@ -20,7 +20,8 @@ from tests.support import (REPO_ROOT, UDACITY_DATA, copy_landing, needs_udacity_
 
 OPTION_COMBINATIONS = [(c, m) for c in pipeline.CONSENT_MODES for m in pipeline.ML_MATCHES]
 
-# DESIGN.md's table of expected counts on the Udacity starter data, column by column.
+# docs/design.md, "Expected row counts": the counts on the Udacity starter data, column by
+# column.
 UDACITY_LANDING = {"customer_landing": 956, "accelerometer_landing": 81273,
                    "step_trainer_landing": 28680}
 UDACITY_EXPECTED = {

@@ -1,7 +1,7 @@
 """Tests of the DuckDB reference implementation of the zone rules.
 
-The Udacity test pins every count of DESIGN.md's table; the inline tests pin one rule each with a
-handful of rows and the exact rows expected.
+The Udacity test pins every count of docs/design.md, "Expected row counts"; the inline tests pin
+one rule each with a handful of rows and the exact rows expected.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from scripts.reference.landing_python import accepted_rows, read_source, summari
 
 UDACITY = Path(__file__).resolve().parents[2] / "shared/data/udacity-starter"
 
-# DESIGN.md, "Expected row counts on the Udacity starter data", one column per option pair.
+# docs/design.md, "Expected row counts", one column per option pair.
 UDACITY_LANDING = {"customer_landing": 956, "accelerometer_landing": 81273,
                    "step_trainer_landing": 28680}
 UDACITY_EXPECTED = {

@@ -5,11 +5,11 @@
 This is how most solutions of the course work: each landing folder is read with Spark's JSON
 reader and an *inferred* schema, each zone is one SQL statement, and each step writes Parquet that
 the next step reads back (as Glue Studio jobs chain through S3). It uses this project's zone rules
-with the default options (DESIGN.md), so that on clean data its row counts must equal the
-pipeline's, but none of its guarantees: a malformed line is dropped or nulled silently, a name in
-another case is ignored, nothing is quarantined or counted. It runs in one plain local Spark
-session with the same 2 GB driver as the local Glue runtime and Spark's defaults otherwise: what a
-user would run instead of this project.
+with the default options (docs/design.md, "Job options"), so that on clean data its row counts
+must equal the pipeline's, but none of its guarantees: a malformed line is dropped or nulled
+silently, a name in another case is ignored, nothing is quarantined or counted. It runs in one
+plain local Spark session with the same 2 GB driver as the local Glue runtime and Spark's
+defaults otherwise: what a user would run instead of this project.
 
 It is a benchmark engine (scripts/dev/bench.py), not part of the pipeline.
 """

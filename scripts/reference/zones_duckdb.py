@@ -1,6 +1,6 @@
 """An independent implementation of the STEDI zone rules in DuckDB SQL.
 
-Written from the "Zone rules" section of DESIGN.md, not from the Glue jobs, so that a differential
+Written from docs/design.md, "Zone rules", not from the Glue jobs, so that a differential
 test can compare the two: if Spark and DuckDB agree on the same landing data, a shared
 misunderstanding is the only way both can be wrong. Benchmarks use it as a second engine.
 
@@ -29,7 +29,8 @@ from scripts import local_key, pipeline
 # DuckDB's names for the landing schema types of ``pipeline.LANDING_SCHEMAS``.
 DUCKDB_TYPES = {"string": "varchar", "bigint": "bigint", "int": "integer", "double": "double"}
 
-# Landing schemas in DESIGN.md column order (which is also the output column order).
+# Landing schemas in the column order of docs/design.md, "Landing schemas" (which is also the
+# output column order).
 # Explicit types: DuckDB must never infer a schema from whatever the files happen to contain.
 LANDING_COLUMNS: dict[str, dict[str, str]] = {
     source: {name: DUCKDB_TYPES[kind] for name, kind in schema.items()}
@@ -271,7 +272,7 @@ def load_landing_rows(connection: duckdb.DuckDBPyConnection,
 
 def register_device_id(connection: duckdb.DuckDBPyConnection, device_key: bytes) -> None:
     """``device_id(serialNumber)`` in SQL: the hex HMAC-SHA256 of the serial number's UTF-8
-    bytes under ``device_key`` (DESIGN.md: a keyed hash of serialNumber)."""
+    bytes under ``device_key`` (docs/design.md, "Zone rules": a keyed hash of serialNumber)."""
     def device_id(serial_number: str) -> str:
         return hmac.new(device_key, serial_number.encode(), hashlib.sha256).hexdigest()
 
@@ -301,7 +302,7 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
     landing_root
         A lake root (the folder holding ``customer/``, ``accelerometer/``, ``step_trainer/``).
     consent_mode, ml_match
-        The job options of DESIGN.md; ValueError lists the allowed values.
+        The job options of docs/design.md, "Job options"; ValueError lists the allowed values.
     connection
         Where to create the tables (replacing same-named ones); a new in-memory database
         (without a progress bar) if None.

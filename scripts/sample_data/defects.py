@@ -40,8 +40,8 @@ GARBAGE_CHARACTERS = string.ascii_letters + string.digits + "#$%&*+-./:;<=>?@^_|
 DROP = object()  # in a record override: remove the key
 NUMBER_AS_STRING = {"customer": "registrationDate", "accelerometer": "timestamp",
                     "step_trainer": "sensorReadingTime"}
-# (DESIGN.md spelling, another spelling seen in exports); whole files use it for the sources
-# in RESPELLED_FILE_SOURCES, duplicate_field records carry both.
+# (the spelling of docs/design.md, "Landing schemas"; another spelling seen in exports); whole
+# files use it for the sources in RESPELLED_FILE_SOURCES, duplicate_field records carry both.
 OTHER_SPELLING = {"customer": ("email", "Email"), "accelerometer": ("timestamp", "timeStamp"),
                   "step_trainer": ("serialNumber", "SerialNumber")}
 RESPELLED_FILE_SOURCES = ("accelerometer", "step_trainer")

@@ -210,7 +210,8 @@ def optional(value: np.integer) -> int | None:
 
 def customer_record(who: dict[str, str], registered: int, updated: int, research: int | None,
                     public: int | None, friends: int | None, explicit_null: bool = False) -> dict:
-    """One landing line as a dict in DESIGN.md field order; absent share dates mean null.
+    """One landing line as a dict in the field order of docs/design.md, "Landing schemas";
+    absent share dates mean null.
 
     ``explicit_null`` writes a JSON null for withdrawn consent, since both spellings occur in
     real exports and readers must treat them alike.
