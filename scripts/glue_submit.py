@@ -27,8 +27,7 @@ from pathlib import Path
 
 from scripts import pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
-from scripts.local_glue.glue_process import (failure_line, job_log_file, landing_bytes,
-                                             log_folder, run_script, traceback_file)
+from scripts.local_glue.glue_process import landing_bytes, log_folder, run_reported
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Set by Glue for every run (AWS's awsglue library reads them: Job.id_params); never typed.
@@ -142,7 +141,6 @@ def submit(script: Path, parameters: dict[str, str]) -> str:
     name = log_name(parameters["--JOB_NAME"])
     job = pipeline_job(script)
 
-    from scripts._cli.progress import JobProgress
     from scripts.local_glue import activate
     from scripts.local_glue.session import (SHORT_RUN_BYTES, JavaNotFoundError,
                                             local_spark_session)
@@ -153,13 +151,8 @@ def submit(script: Path, parameters: dict[str, str]) -> str:
         spark = local_spark_session(log_file=log_folder(lake) / "spark.log", short_run=short_run)
     except JavaNotFoundError as error:
         raise CliError(str(error)) from error
-    traceback_file(lake, name).unlink(missing_ok=True)
-    progress = JobProgress(f"{parameters['--JOB_NAME']} ({script})", spark.sparkContext)
-    try:
-        with progress, job_log_file(log_folder(lake) / f"{name}.log"):
-            run_script(glue_argv(script.resolve(), parameters, lake), lake)
-    except Exception as error:  # a job's failure of any kind is reported, not re-raised
-        raise CliError(failure_line(lake, name, error)) from error
+    run_reported(glue_argv(script.resolve(), parameters, lake), lake, name,
+                 f"{parameters['--JOB_NAME']} ({script})", spark)
     wrote = f"wrote {output_rows(spark, lake, job)}; " if job else ""
     return f"{wrote}the job's log: {log_folder(lake) / f'{name}.log'}"
 

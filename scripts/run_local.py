@@ -22,8 +22,7 @@ from types import ModuleType
 
 from scripts import local_key, pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
-from scripts.local_glue.glue_process import (failure_line, job_log_file, landing_bytes,
-                                             run_script, traceback_file)
+from scripts.local_glue.glue_process import landing_bytes, run_reported
 from scripts.pipeline import GlueJob
 from scripts._cli.text_table import SECTION_BREAK, box_table
 
@@ -87,10 +86,6 @@ def glue_arguments(job: GlueJob, lake: Path, options: dict[str, str],
     if job.reads_device_key:
         argv += ["--device_key", local_key.key_locator(device_key_file)]
     return argv
-
-
-def run_job(job: GlueJob, lake: Path, options: dict[str, str], device_key_file: Path) -> None:
-    run_script(glue_arguments(job, lake, options, device_key_file), lake)
 
 
 def load_job_module(job: GlueJob) -> ModuleType:
@@ -172,14 +167,9 @@ def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str],
               "of machine_learning_curated are computed with it)", flush=True)
     seconds = {}
     for position, job in enumerate(jobs, start=1):
-        progress = JobProgress(f"[{position}/{len(jobs)}] {job.name}", spark.sparkContext)
-        traceback_file(lake, job.name).unlink(missing_ok=True)
-        try:
-            with progress, job_log_file(lake / "_logs" / f"{job.name}.log"):
-                run_job(job, lake, options, key_file)
-        except Exception as error:  # a job's failure of any kind is reported, not re-raised
-            raise CliError(failure_line(lake, job.name, error)) from error
-        seconds[job.name] = round(progress.seconds, 2)
+        seconds[job.name] = round(run_reported(
+            glue_arguments(job, lake, options, key_file), lake, job.name,
+            f"[{position}/{len(jobs)}] {job.name}", spark), 2)
     with JobProgress("counting the rows of every table", spark.sparkContext):
         landing, rejected, warnings = landing_counts(read_accounting(lake))
         outputs = count_outputs(spark, lake)

@@ -36,6 +36,17 @@ def spark(tmp_path_factory) -> Iterator[SparkSession]:
     session.stop()
 
 
+@pytest.fixture(scope="module")
+def moto():
+    """moto's threaded server on loopback, one per test module that asks for it (reset it
+    between tests: MotoServer.reset)."""
+    from tests.moto_server import MotoServer
+
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def pipeline_lake(spark, tmp_path_factory):
     """A small generated lake after one default run of the whole pipeline. Read it, never write:

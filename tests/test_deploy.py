@@ -26,18 +26,11 @@ from scripts.sample_data.generator import generate
 from scripts.dev.moto_server import (evaluate_bucket_policies_as_for_tls_requests,
                                      run_workflows_as_glue_does)
 from tests.moto_server import (ACCOUNT, ISOLATED_AWS_ENVIRONMENT, REGION, TEST_CREDENTIALS,
-                               FlakyProxy, MotoServer, relative_files)
+                               FlakyProxy, relative_files)
 from scripts.local_glue.glue_versions import glue_runtime
 from tests.support import REPO_ROOT, load_job_module
 
 BUCKET = "stedi-demo"
-
-
-@pytest.fixture(scope="module")
-def moto():
-    server = MotoServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

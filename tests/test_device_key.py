@@ -13,20 +13,13 @@ from botocore.stub import Stubber
 
 from glue_jobs.shared import device_key
 from glue_jobs.shared.device_key import DeviceKeyError, read_device_key
-from tests.moto_server import ACCOUNT, REGION, TEST_CREDENTIALS, MotoServer
+from tests.moto_server import ACCOUNT, REGION, TEST_CREDENTIALS
 
 KEY = bytes(range(32))
 NAME = "/stedi-lakehouse/stedi/device-id-key"  # deploy's name (scripts/aws/ssm.py)
 ARN = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{NAME}"
 BUCKET = "stedi-keys"
 HOW_TO = '(README, "The device-id key")'
-
-
-@pytest.fixture(scope="module")
-def moto():
-    server = MotoServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -664,25 +664,25 @@ def parse_scales(text: str) -> list[float]:
     return sorted(set(scales))
 
 
+def known_names(text: str, known, what: str) -> list[str]:
+    """'a,b' -> ['a', 'b'], in the order given and without repeats; argparse reports a name not
+    in ``known`` (or none at all) as an unknown ``what``."""
+    names = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown {what} {', '.join(unknown) or '(none)'}; "
+                                         f"choose from {', '.join(known)}")
+    return names
+
+
 def glue_versions(text: str) -> list[str]:
-    """'6.0,5.0' -> ['6.0', '5.0'], in the order given; argparse reports unknown versions."""
-    versions = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
-    unknown = [v for v in versions if v not in GLUE_VERSIONS]
-    if unknown or not versions:
-        raise argparse.ArgumentTypeError(f"unknown Glue version {', '.join(unknown) or '(none)'};"
-                                         f" choose from {', '.join(GLUE_VERSIONS)}")
-    return versions
+    """'6.0,5.0' -> ['6.0', '5.0']: the Glue versions to run the Spark engines of."""
+    return known_names(text, GLUE_VERSIONS, "Glue version")
 
 
 def shape_names(text: str) -> list[str]:
-    """'default,fleet' -> ['default', 'fleet'], in the order given; argparse reports unknown
-    shapes."""
-    shapes = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
-    unknown = [shape for shape in shapes if shape not in SHAPES]
-    if unknown or not shapes:
-        raise argparse.ArgumentTypeError(f"unknown shape {', '.join(unknown) or '(none)'}; "
-                                         f"choose from {', '.join(SHAPES)}")
-    return shapes
+    """'default,fleet' -> ['default', 'fleet']: the shapes of data to run on."""
+    return known_names(text, SHAPES, "shape")
 
 
 def positive_int(text: str) -> int:

@@ -99,6 +99,23 @@ def job_log_file(path: Path) -> Iterator[None]:
         logger.propagate = saved[1]
 
 
+def run_reported(argv: list[str], lake: Path, job_name: str, label: str, spark) -> float:
+    """Run the script ``argv[0]`` with progress on the terminal under ``label``, what it logs in
+    ``<lake>/_logs/<job_name>.log`` and an earlier traceback removed; its seconds. A failure of
+    any kind is CliError with the one line of failure_line (the traceback kept in its file)."""
+    from scripts._cli.errors import CliError
+    from scripts._cli.progress import JobProgress
+
+    traceback_file(lake, job_name).unlink(missing_ok=True)
+    progress = JobProgress(label, spark.sparkContext)
+    try:
+        with progress, job_log_file(log_folder(lake) / f"{job_name}.log"):
+            run_script(argv, lake)
+    except Exception as error:  # a job's failure of any kind is reported, not re-raised
+        raise CliError(failure_line(lake, job_name, error)) from error
+    return progress.seconds
+
+
 def landing_bytes(lake: Path, jobs: tuple[pipeline.GlueJob, ...]) -> int:
     """Size of the landing files the jobs read: it tells a short run from a long one."""
     folders = {Path(pipeline.table(name).location(lake)) for job in jobs for name in job.inputs

@@ -120,9 +120,10 @@ def supported(runtime: GlueRuntime) -> str:
     return " or ".join(str(major) for major in runtime.java)
 
 
-def select_java(runtime: GlueRuntime) -> Java:
-    """The JVM for local Spark: the machine's where it fits, else the project's unpacked one."""
-    for found in machine_javas():
+def select_java(runtime: GlueRuntime, on_machine: list[Java] | None = None) -> Java:
+    """The JVM for local Spark: the machine's where it fits, else the project's unpacked one.
+    ``on_machine``: the machine's JVMs when already probed (machine_javas)."""
+    for found in machine_javas() if on_machine is None else on_machine:
         if found.major in runtime.java:
             return found
     unpacked = project_java(runtime)
@@ -236,14 +237,15 @@ def describe(found: Java) -> str:
 
 def ensure_java(runtime: GlueRuntime, install: bool) -> Java:
     """The JVM local Spark will use, saying why; unpacks one when ``install`` and none fits."""
-    rejected = [f for f in machine_javas() if f.major not in runtime.java]
+    on_machine = list(machine_javas())  # each probe starts a JVM: once
     try:
-        return select_java(runtime)
+        return select_java(runtime, on_machine)
     except JavaNotFoundError:
         if not install:
             raise
+    # None of the machine's JVMs fits, or select_java would have returned it.
     reason = ("; ".join(f"the machine's {describe(f)} is not one Spark {runtime.spark} runs on"
-                        for f in rejected) or "the machine has no Java")
+                        for f in on_machine) or "the machine has no Java")
     print(f"{reason}: Glue {runtime.version} runs locally on Java {supported(runtime)}",
           flush=True)
     return install_java(runtime)
