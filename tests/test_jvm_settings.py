@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+import pytest
+
 from scripts import pipeline
+from scripts.local_glue import class_archive
 from scripts.local_glue.class_archive import can_write_archive, java_executable
 from scripts.sample_data.generator import generate
 from scripts.local_glue.session import CLASS_ARCHIVE, java_options
@@ -52,15 +54,54 @@ def test_landing_bytes_count_the_landing_files_the_jobs_read(tmp_path):
     assert landing_bytes(lake, (pipeline.job("machine_learning_curated"),)) == 0
 
 
-def test_class_archive_is_written_whole_or_not_at_all(tmp_path):
+def test_the_archive_make_wrote_holds_the_classes_of_a_whole_pipeline_run(tmp_path):
+    """`make test` writes the archive before the tests (make's class-archive step, one pipeline
+    run on a tiny lake); the tests' own Spark sessions map it."""
+    partial = CLASS_ARCHIVE.with_name(CLASS_ARCHIVE.name + ".partial")
+    assert not partial.exists()
+    if can_write_archive(java_executable(), tmp_path):
+        assert CLASS_ARCHIVE.is_file(), "run the tests with `make test`, which writes it first"
+        assert CLASS_ARCHIVE.stat().st_size > 10 * 2 ** 20  # ~20,000 classes, not a JVM's few
+    else:
+        assert not CLASS_ARCHIVE.exists()
+
+
+def archive_of_a_short_jvm(partial: Path, work: Path) -> None:
+    """A real JVM that writes the classes it loaded to ``partial`` at exit: the archive of
+    ``java --list-modules``, in a fraction of a second instead of a pipeline run's minute."""
+    subprocess.run([java_executable(), f"-XX:ArchiveClassesAtExit={partial}", "-Xlog:cds=off",
+                    "-Xlog:cds+dynamic=off", "--list-modules"], capture_output=True, check=True)
+
+
+def test_an_archive_is_renamed_into_place_once_its_jvm_has_exited(tmp_path, capsys):
     output = tmp_path / "archive" / "spark-classes.jsa"
-    result = subprocess.run([sys.executable, "-m", "scripts.local_glue.class_archive", "--output",
-                             str(output)], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert class_archive.main(["--output", str(output)], record=archive_of_a_short_jvm) == 0
     assert not output.with_name(output.name + ".partial").exists()
     if can_write_archive(java_executable(), tmp_path):
-        assert output.stat().st_size > 10 * 2 ** 20  # the classes of a whole pipeline run
-        assert result.stdout.strip().splitlines()[-1].startswith(f"class archive: {output}")
+        assert output.stat().st_size > 0
+        assert capsys.readouterr().out.splitlines()[-1].startswith(f"class archive: {output}")
     else:
-        assert not Path(output).exists()
-        assert "no class archive" in result.stdout
+        assert not output.exists()
+        assert "no class archive" in capsys.readouterr().out
+
+
+def test_an_archive_whose_recording_failed_never_takes_the_place_of_one(tmp_path):
+    output = tmp_path / "spark-classes.jsa"
+    output.write_bytes(b"the archive of an earlier run")
+
+    def crashes_after_writing_half(partial: Path, work: Path) -> None:
+        partial.write_bytes(b"half an archive")
+        raise RuntimeError("the pipeline run failed")
+
+    with pytest.raises(RuntimeError, match="the pipeline run failed"):
+        class_archive.main(["--output", str(output)], record=crashes_after_writing_half)
+    assert output.read_bytes() == b"the archive of an earlier run"
+
+
+def test_a_recording_that_wrote_nothing_leaves_no_archive(tmp_path, capsys):
+    output = tmp_path / "spark-classes.jsa"
+    assert class_archive.main(["--output", str(output)], record=lambda partial, work: None) == 0
+    assert not output.exists()
+    if can_write_archive(java_executable(), tmp_path):
+        assert capsys.readouterr().out.splitlines()[-1] == (
+            "no class archive: the JVM wrote none; Spark starts without it")

@@ -18,6 +18,7 @@ import argparse
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from scripts import pipeline
@@ -60,7 +61,10 @@ def record_classes(partial: Path, work: Path) -> None:
     stop_and_wait(spark)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None,
+         record: Callable[[Path, Path], None] = record_classes) -> int:
+    """Write the archive that ``record(partial, work)`` makes to --output, whole or not at
+    all: ``record`` writes it to ``partial``, and only a complete file is renamed into place."""
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     activate()
     output: Path = args.output
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             print("no class archive: this JVM cannot write one; Spark starts without it")
             return 0
         print("recording the classes a pipeline run loads, for faster Spark starts", flush=True)
-        record_classes(partial, Path(work))
+        record(partial, Path(work))
     if not partial.is_file() or partial.stat().st_size == 0:
         print("no class archive: the JVM wrote none; Spark starts without it")
         return 0
