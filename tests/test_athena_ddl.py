@@ -102,9 +102,7 @@ def test_a_table_file_run_before_the_database_file_fails(tmp_path, table):
 
 
 def test_the_readme_states_the_order_make_ddl_numbers_the_files_in():
-    readme = (REPO_ROOT / "README.md").read_text()
-    athena = readme[readme.index("## Athena: the tables and queries"):]
-    athena = athena[:athena.index("\n## ", 1)]
+    athena = (REPO_ROOT / "docs" / "athena.md").read_text()
     stated = re.findall(r"\b\d\d_\w+\.sql\b", athena)
     assert stated == [ddl.numbered_name(name) for name in ddl.ddl_files_in_order()]
 

@@ -144,13 +144,14 @@ def test_the_deployer_manages_the_lakes_workgroup_only_and_queries_in_it():
     assert not any(a.startswith("kms:") for s in statements.values() for a in s["Action"])
 
 
-# --- the policies the README's Glue Studio steps have a person type in CloudShell --------------
+# --- the policies the Glue Studio steps (docs/glue-studio.md) have a person type in CloudShell --
 
 def readme_cloudshell_iam_calls() -> list[list[str]]:
-    """Every `aws iam ...` line of the README's console steps, run by bash exactly as typed, with
-    the variables the steps set and an `aws` that records its arguments instead of calling AWS."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    lines = [line for line in readme.splitlines() if line.startswith("aws iam ")]
+    """Every `aws iam ...` line of the console steps (docs/glue-studio.md), run by bash exactly
+    as typed, with the variables the steps set and an `aws` that records its arguments instead
+    of calling AWS."""
+    steps = (REPO_ROOT / "docs" / "glue-studio.md").read_text()
+    lines = [line for line in steps.splitlines() if line.startswith("aws iam ")]
     recorder = (f"aws() {{ {sys.executable} -c "
                 "'import json, sys; print(json.dumps(sys.argv[1:]))' \"$@\"; }")
     variables = (f"BUCKET={BUCKET}; ROLE=AWSGlueServiceRole-stedi-studio; KEYS={BUCKET}-keys; "

@@ -1,8 +1,8 @@
-"""The job parameters the README documents for Glue Studio are the ones tested: its one table is
-read from README.md, its five glue_submit commands must be that table, and they are typed as a
-person types them (the local lake for s3://<bucket>, a local key for the SSM ARN), each in a
-process of its own that runs the script as Glue does. And glue_submit's own mistakes are one
-line with exit status 2."""
+"""The job parameters docs/glue-studio.md documents for Glue Studio are the ones tested: its one
+table is read from that page, its five glue_submit commands must be that table, and they are
+typed as a person types them (the local lake for s3://<bucket>, a local key for the SSM ARN),
+each in a process of its own that runs the script as Glue does. And glue_submit's own mistakes
+are one line with exit status 2."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from scripts.run_local import run_pipeline
 from scripts.sample_data.generator import generate
 from tests.support import REPO_ROOT
 
-README = REPO_ROOT / "README.md"
+GLUE_STUDIO = REPO_ROOT / "docs" / "glue-studio.md"
 TABLE_HEADER = "| script | parameter (Key) | value (Value) | required |"
 SET_BY_GLUE = "set by Glue"
 LAKE_PLACEHOLDER = "s3://<bucket>"
@@ -31,9 +31,9 @@ SCRIPTS = [job.script.removeprefix("glue_jobs/") for job in pipeline.dependency_
 
 
 def readme_table() -> list[dict[str, str]]:
-    """The rows of the README's one table of Glue Studio parameters, backticks removed."""
-    lines = README.read_text().splitlines()
-    assert lines.count(TABLE_HEADER) == 1, "the README has one table of Glue Studio parameters"
+    """The rows of the page's one table of Glue Studio parameters, backticks removed."""
+    lines = GLUE_STUDIO.read_text().splitlines()
+    assert lines.count(TABLE_HEADER) == 1, "the page has one table of Glue Studio parameters"
     start = lines.index(TABLE_HEADER) + 2
     rows = []
     for line in lines[start:]:
@@ -52,14 +52,14 @@ def studio_parameters(script: str) -> list[tuple[str, str]]:
 
 
 def readme_commands() -> list[list[str]]:
-    """The glue_submit commands of the README, as the shell splits them."""
-    joined = README.read_text().replace("\\\n", " ")
+    """The glue_submit commands of the page, as the shell splits them."""
+    joined = GLUE_STUDIO.read_text().replace("\\\n", " ")
     return [shlex.split(line) for line in joined.splitlines()
             if line.startswith(" ".join(COMMAND) + " ")]
 
 
 def typed_locally(command: list[str], lake: Path, key_file: Path) -> list[str]:
-    """The README's command as typed on this machine: the local lake where Glue has the
+    """The page's command as typed on this machine: the local lake where Glue has the
     bucket, a local key file where Glue has the SSM parameter, this test's Python."""
     words = [str(lake) if word == LAKE_PLACEHOLDER
              else local_key.key_locator(key_file) if word.startswith(SSM_ARN_PREFIX)
@@ -77,7 +77,7 @@ def without(words: list[str], key: str) -> list[str]:
     return words[:at] + words[at + 2:]
 
 
-# --- the README: one table, and the commands are that table ----------------------------------
+# --- the page: one table, and the commands are that table ------------------------------------
 
 def test_the_table_gives_every_script_its_lake_and_only_machine_learning_curated_a_key():
     rows = readme_table()
@@ -99,8 +99,8 @@ def test_the_readme_commands_are_the_table_for_each_script_in_the_order_of_the_r
 
 @pytest.fixture(scope="module")
 def submitted(spark, tmp_path_factory):
-    """Two lakes of the same generated landing data: the five README commands typed in order
-    on one (machine_learning_curated first without its key), the runner on the other."""
+    """Two lakes of the same generated landing data: the five commands of the page typed in
+    order on one (machine_learning_curated first without its key), the runner on the other."""
     root = tmp_path_factory.mktemp("glue_submit")
     key_file = root / "keys" / "device-id.key"
     local_key.ensure_key_file(key_file)
