@@ -1,4 +1,4 @@
-"""Accelerometer landing -> trusted (AWS Glue 5.0 job).
+"""Accelerometer landing -> trusted (AWS Glue job: Glue 5.0, 5.1, 6.0 and 6.1).
 
 accelerometer_trusted, grain: one row per distinct reading (user, timestamp, x, y, z). Keeps the
 mobile-app readings of customers in customer_trusted; with --consent_mode since_consent only the
@@ -77,6 +77,54 @@ final as (
 
 select * from final
 """
+
+
+def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, DataFrame]:
+    """(accelerometer landing rows, quarantined landing records)."""
+    return read_landing(spark, f"{lake_root}/{SOURCES['accelerometer_landing']}",
+                        ACCELEROMETER_LANDING_SCHEMA, ACCELEROMETER_LANDING_KEY_FIELDS)
+
+
+def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(accelerometer landing rows, quarantined landing records, customer_trusted)."""
+    return (*extract_landing(glue_context.spark_session, lake_root),
+            read_zone(glue_context, lake_root, "customer_trusted", SOURCES["customer_trusted"],
+                      ZONE_SCHEMAS["customer_trusted"]))
+
+
+def transform(accelerometer_landing: DataFrame, customer_trusted: DataFrame,
+              consent_mode: str = "registered") -> DataFrame:
+    """accelerometer_trusted: distinct readings of trusted customers (since consent if asked)."""
+    require_columns(accelerometer_landing, "accelerometer_landing",
+                    ACCELEROMETER_LANDING_SCHEMA.fieldNames())
+    require_columns(customer_trusted, "customer_trusted",
+                    ZONE_SCHEMAS["customer_trusted"].fieldNames())
+    return accelerometer_landing.sparkSession.sql(
+        ACCELEROMETER_TRUSTED_SQL,
+        args={"since_consent": consent_mode == "since_consent"},
+        accelerometer_landing=accelerometer_landing,
+        customer_trusted=customer_trusted,
+    )
+
+
+def main() -> None:
+    args = resolve_arguments(sys.argv)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    set_session_settings(glue_context.spark_session)
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+
+    accelerometer_landing, quarantined, customer_trusted = extract(glue_context,
+                                                                   args["lake_root"])
+    accounting = load_quarantine(glue_context, accelerometer_landing, quarantined,
+                                 args["lake_root"], QUARANTINE)
+    write_accounting(glue_context, f"{args['lake_root']}/{ACCOUNTING}",
+                     {"source": "accelerometer", **accounting})
+    [(table_name, relative_path)] = TARGET.items()
+    load(glue_context, transform(accelerometer_landing, customer_trusted, args["consent_mode"]),
+         args["lake_root"], args["database"], table_name, relative_path)
+    job.commit()
+
 
 # --- shared block job_plumbing: edit glue_jobs/shared/job_plumbing.py, then `make glue-scripts`
 OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
@@ -515,53 +563,6 @@ def write_accounting(glue_context: GlueContext, location: str, accounting: dict)
         stream.close()
     glue_context.get_logger().info(f"landing records: {text}")
 # --- end of shared block landing_reader
-
-
-def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, DataFrame]:
-    """(accelerometer landing rows, quarantined landing records)."""
-    return read_landing(spark, f"{lake_root}/{SOURCES['accelerometer_landing']}",
-                        ACCELEROMETER_LANDING_SCHEMA, ACCELEROMETER_LANDING_KEY_FIELDS)
-
-
-def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """(accelerometer landing rows, quarantined landing records, customer_trusted)."""
-    return (*extract_landing(glue_context.spark_session, lake_root),
-            read_zone(glue_context, lake_root, "customer_trusted", SOURCES["customer_trusted"],
-                      ZONE_SCHEMAS["customer_trusted"]))
-
-
-def transform(accelerometer_landing: DataFrame, customer_trusted: DataFrame,
-              consent_mode: str = "registered") -> DataFrame:
-    """accelerometer_trusted: distinct readings of trusted customers (since consent if asked)."""
-    require_columns(accelerometer_landing, "accelerometer_landing",
-                    ACCELEROMETER_LANDING_SCHEMA.fieldNames())
-    require_columns(customer_trusted, "customer_trusted",
-                    ZONE_SCHEMAS["customer_trusted"].fieldNames())
-    return accelerometer_landing.sparkSession.sql(
-        ACCELEROMETER_TRUSTED_SQL,
-        args={"since_consent": consent_mode == "since_consent"},
-        accelerometer_landing=accelerometer_landing,
-        customer_trusted=customer_trusted,
-    )
-
-
-def main() -> None:
-    args = resolve_arguments(sys.argv)
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    set_session_settings(glue_context.spark_session)
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-
-    accelerometer_landing, quarantined, customer_trusted = extract(glue_context,
-                                                                   args["lake_root"])
-    accounting = load_quarantine(glue_context, accelerometer_landing, quarantined,
-                                 args["lake_root"], QUARANTINE)
-    write_accounting(glue_context, f"{args['lake_root']}/{ACCOUNTING}",
-                     {"source": "accelerometer", **accounting})
-    [(table_name, relative_path)] = TARGET.items()
-    load(glue_context, transform(accelerometer_landing, customer_trusted, args["consent_mode"]),
-         args["lake_root"], args["database"], table_name, relative_path)
-    job.commit()
 
 
 if __name__ == "__main__":

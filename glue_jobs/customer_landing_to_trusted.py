@@ -1,4 +1,4 @@
-"""Customer landing -> trusted (AWS Glue 5.0 job).
+"""Customer landing -> trusted (AWS Glue job: Glue 5.0, 5.1, 6.0 and 6.1).
 
 customer_trusted, grain: one row per email (key: email). The website exports a customer again
 each time the record changes, so the latest record per email (greatest lastUpdateDate, then
@@ -50,6 +50,8 @@ CUSTOMER_LANDING_SCHEMA = StructType([
 ])
 # A record without these cannot be joined: it is quarantined.
 CUSTOMER_LANDING_KEY_FIELDS = ["email"]
+# The start of the warning main logs when a serial number belongs to several emails.
+SHARED_SERIALS_LOG = "shared serial numbers:"
 
 CUSTOMER_TRUSTED_SQL = """
 with landing as (
@@ -87,7 +89,6 @@ final as (
 
 select * from final
 """
-SHARED_SERIALS_LOG = "shared serial numbers:"
 SHARED_SERIALS_SQL = """
 with owners as (
     select serialNumber, count(distinct email) as emails
@@ -102,6 +103,49 @@ final as (
 
 select * from final
 """
+
+
+def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, DataFrame]:
+    """(customer landing rows, quarantined landing records)."""
+    return read_landing(spark, f"{lake_root}/{SOURCES['customer_landing']}",
+                        CUSTOMER_LANDING_SCHEMA, CUSTOMER_LANDING_KEY_FIELDS)
+
+
+def transform(customer_landing: DataFrame) -> DataFrame:
+    """customer_trusted: the latest record per email, kept only with research consent."""
+    require_columns(customer_landing, "customer_landing", CUSTOMER_LANDING_SCHEMA.fieldNames())
+    return customer_landing.sparkSession.sql(CUSTOMER_TRUSTED_SQL,
+                                             customer_landing=customer_landing)
+
+
+def shared_serial_numbers(customer_landing: DataFrame) -> int:
+    """Serial numbers that belong to more than one email: a fulfilment defect worth a warning
+    (the zone rules keep such devices from multiplying rows)."""
+    return customer_landing.sparkSession.sql(SHARED_SERIALS_SQL,
+                                             customers=customer_landing).first()[0]
+
+
+def main() -> None:
+    args = resolve_arguments(sys.argv)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    set_session_settings(glue_context.spark_session)
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+
+    customer_landing, quarantined = extract_landing(glue_context.spark_session,
+                                                    args["lake_root"])
+    accounting = load_quarantine(glue_context, customer_landing, quarantined,
+                                 args["lake_root"], QUARANTINE)
+    shared = shared_serial_numbers(customer_landing)
+    if shared:
+        glue_context.get_logger().warn(f"{SHARED_SERIALS_LOG} {shared}")
+    write_accounting(glue_context, f"{args['lake_root']}/{ACCOUNTING}",
+                     {"source": "customer", **accounting, "shared_serial_numbers": shared})
+    [(table_name, relative_path)] = TARGET.items()
+    load(glue_context, transform(customer_landing), args["lake_root"], args["database"],
+         table_name, relative_path)
+    job.commit()
+
 
 # --- shared block job_plumbing: edit glue_jobs/shared/job_plumbing.py, then `make glue-scripts`
 OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
@@ -512,48 +556,6 @@ def write_accounting(glue_context: GlueContext, location: str, accounting: dict)
         stream.close()
     glue_context.get_logger().info(f"landing records: {text}")
 # --- end of shared block landing_reader
-
-
-def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, DataFrame]:
-    """(customer landing rows, quarantined landing records)."""
-    return read_landing(spark, f"{lake_root}/{SOURCES['customer_landing']}",
-                        CUSTOMER_LANDING_SCHEMA, CUSTOMER_LANDING_KEY_FIELDS)
-
-
-def transform(customer_landing: DataFrame) -> DataFrame:
-    """customer_trusted: the latest record per email, kept only with research consent."""
-    require_columns(customer_landing, "customer_landing", CUSTOMER_LANDING_SCHEMA.fieldNames())
-    return customer_landing.sparkSession.sql(CUSTOMER_TRUSTED_SQL,
-                                             customer_landing=customer_landing)
-
-
-def shared_serial_numbers(customer_landing: DataFrame) -> int:
-    """Serial numbers that belong to more than one email: a fulfilment defect worth a warning
-    (the zone rules keep such devices from multiplying rows)."""
-    return customer_landing.sparkSession.sql(SHARED_SERIALS_SQL,
-                                             customers=customer_landing).first()[0]
-
-
-def main() -> None:
-    args = resolve_arguments(sys.argv)
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    set_session_settings(glue_context.spark_session)
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-
-    customer_landing, quarantined = extract_landing(glue_context.spark_session,
-                                                    args["lake_root"])
-    accounting = load_quarantine(glue_context, customer_landing, quarantined,
-                                 args["lake_root"], QUARANTINE)
-    shared = shared_serial_numbers(customer_landing)
-    if shared:
-        glue_context.get_logger().warn(f"{SHARED_SERIALS_LOG} {shared}")
-    write_accounting(glue_context, f"{args['lake_root']}/{ACCOUNTING}",
-                     {"source": "customer", **accounting, "shared_serial_numbers": shared})
-    [(table_name, relative_path)] = TARGET.items()
-    load(glue_context, transform(customer_landing), args["lake_root"], args["database"],
-         table_name, relative_path)
-    job.commit()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Customer trusted -> curated (AWS Glue 5.0 job).
+"""Customer trusted -> curated (AWS Glue job: Glue 5.0, 5.1, 6.0 and 6.1).
 
 customer_curated, grain: one row per email (key: email). The trusted customers who have at
 least one reading in accelerometer_trusted: only they can be paired with step trainer data.
@@ -62,6 +62,37 @@ final as (
 
 select * from final
 """
+
+
+def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame]:
+    """(customer_trusted, accelerometer_trusted)."""
+    return tuple(read_zone(glue_context, lake_root, name, SOURCES[name], ZONE_SCHEMAS[name])
+                 for name in ("customer_trusted", "accelerometer_trusted"))
+
+
+def transform(customer_trusted: DataFrame, accelerometer_trusted: DataFrame) -> DataFrame:
+    """customer_curated: trusted customers with at least one trusted reading."""
+    require_columns(customer_trusted, "customer_trusted",
+                    ZONE_SCHEMAS["customer_trusted"].fieldNames())
+    require_columns(accelerometer_trusted, "accelerometer_trusted",
+                    ZONE_SCHEMAS["accelerometer_trusted"].fieldNames())
+    return customer_trusted.sparkSession.sql(CUSTOMER_CURATED_SQL,
+                                             customer_trusted=customer_trusted,
+                                             accelerometer_trusted=accelerometer_trusted)
+
+
+def main() -> None:
+    args = resolve_arguments(sys.argv)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+
+    customer_trusted, accelerometer_trusted = extract(glue_context, args["lake_root"])
+    [(table_name, relative_path)] = TARGET.items()
+    load(glue_context, transform(customer_trusted, accelerometer_trusted),
+         args["lake_root"], args["database"], table_name, relative_path)
+    job.commit()
+
 
 # --- shared block job_plumbing: edit glue_jobs/shared/job_plumbing.py, then `make glue-scripts`
 OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
@@ -157,36 +188,6 @@ def read_zone(glue_context: GlueContext, lake_root: str, table_name: str, relati
         return spark.createDataFrame([], schema)
     return spark.read.schema(schema).option("recursiveFileLookup", "true").parquet(location)
 # --- end of shared block zone_reader
-
-
-def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame]:
-    """(customer_trusted, accelerometer_trusted)."""
-    return tuple(read_zone(glue_context, lake_root, name, SOURCES[name], ZONE_SCHEMAS[name])
-                 for name in ("customer_trusted", "accelerometer_trusted"))
-
-
-def transform(customer_trusted: DataFrame, accelerometer_trusted: DataFrame) -> DataFrame:
-    """customer_curated: trusted customers with at least one trusted reading."""
-    require_columns(customer_trusted, "customer_trusted",
-                    ZONE_SCHEMAS["customer_trusted"].fieldNames())
-    require_columns(accelerometer_trusted, "accelerometer_trusted",
-                    ZONE_SCHEMAS["accelerometer_trusted"].fieldNames())
-    return customer_trusted.sparkSession.sql(CUSTOMER_CURATED_SQL,
-                                             customer_trusted=customer_trusted,
-                                             accelerometer_trusted=accelerometer_trusted)
-
-
-def main() -> None:
-    args = resolve_arguments(sys.argv)
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-
-    customer_trusted, accelerometer_trusted = extract(glue_context, args["lake_root"])
-    [(table_name, relative_path)] = TARGET.items()
-    load(glue_context, transform(customer_trusted, accelerometer_trusted),
-         args["lake_root"], args["database"], table_name, relative_path)
-    job.commit()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Machine learning curated (AWS Glue 5.0 job).
+"""Machine learning curated (AWS Glue job: Glue 5.0, 5.1, 6.0 and 6.1).
 
 machine_learning_curated, grain: one row per pair of a step_trainer_trusted reading s and an
 accelerometer_trusted reading a taken at the same instant (s.sensorReadingTime = a.timestamp).
@@ -150,6 +150,64 @@ MACHINE_LEARNING_CURATED_SQL = {
     "timestamp": INPUTS_SQL + SAME_INSTANT_PAIRS_SQL + OUTPUT_SQL,
 }
 
+
+def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(step_trainer_trusted, accelerometer_trusted, customer_curated)."""
+    return tuple(read_zone(glue_context, lake_root, name, SOURCES[name], ZONE_SCHEMAS[name])
+                 for name in ("step_trainer_trusted", "accelerometer_trusted",
+                              "customer_curated"))
+
+
+def device_ids(customer_curated: DataFrame, device_key: bytes) -> DataFrame:
+    """(serialNumber, deviceId) of every curated customer's device.
+
+    Every step_trainer_trusted reading is of such a device (its zone rule), so this covers
+    every row of the table. The devices are few (one per customer), so their ids are computed
+    on the driver, where the key stays.
+    """
+    serials = sorted({row.serialNumber for row in
+                      customer_curated.select("serialNumber").distinct().collect()
+                      if row.serialNumber is not None})
+    return customer_curated.sparkSession.createDataFrame(
+        [(serial, device_id(device_key, serial)) for serial in serials], DEVICE_IDS_SCHEMA)
+
+
+def transform(step_trainer_trusted: DataFrame, accelerometer_trusted: DataFrame,
+              customer_curated: DataFrame, device_key: bytes,
+              ml_match: str = "device") -> DataFrame:
+    """machine_learning_curated: same-instant pairs, of one owner unless ml_match is timestamp,
+    with each step trainer named by its pseudonymous device id."""
+    inputs = {"step_trainer_trusted": step_trainer_trusted,
+              "accelerometer_trusted": accelerometer_trusted,
+              "customer_curated": customer_curated}
+    for name, frame in inputs.items():
+        require_columns(frame, name, ZONE_SCHEMAS[name].fieldNames())
+    return step_trainer_trusted.sparkSession.sql(
+        MACHINE_LEARNING_CURATED_SQL[ml_match],
+        step_trainer_trusted=step_trainer_trusted,
+        accelerometer_trusted=accelerometer_trusted,
+        customer_curated=customer_curated,
+        device_ids=device_ids(customer_curated, device_key),
+    )
+
+
+def main() -> None:
+    args = resolve_arguments(sys.argv)
+    device_key = read_device_key(device_key_argument(sys.argv))
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+
+    step_trainer_trusted, accelerometer_trusted, customer_curated = extract(glue_context,
+                                                                            args["lake_root"])
+    [(table_name, relative_path)] = TARGET.items()
+    load(glue_context,
+         transform(step_trainer_trusted, accelerometer_trusted, customer_curated, device_key,
+                   args["ml_match"]),
+         args["lake_root"], args["database"], table_name, relative_path)
+    job.commit()
+
+
 # --- shared block job_plumbing: edit glue_jobs/shared/job_plumbing.py, then `make glue-scripts`
 OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
 ALLOWED_VALUES = {"consent_mode": ("registered", "since_consent"),
@@ -244,13 +302,6 @@ def read_zone(glue_context: GlueContext, lake_root: str, table_name: str, relati
         return spark.createDataFrame([], schema)
     return spark.read.schema(schema).option("recursiveFileLookup", "true").parquet(location)
 # --- end of shared block zone_reader
-
-
-def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """(step_trainer_trusted, accelerometer_trusted, customer_curated)."""
-    return tuple(read_zone(glue_context, lake_root, name, SOURCES[name], ZONE_SCHEMAS[name])
-                 for name in ("step_trainer_trusted", "accelerometer_trusted",
-                              "customer_curated"))
 
 
 # --- shared block device_key: edit glue_jobs/shared/device_key.py, then `make glue-scripts`
@@ -417,56 +468,6 @@ def device_id(device_key: bytes, serial_number: str) -> str:
     """The pseudonymous id of one step trainer: HMAC-SHA256 of its serial number, in hex."""
     return hmac.new(device_key, serial_number.encode("utf-8"), hashlib.sha256).hexdigest()
 # --- end of shared block device_key
-
-
-def device_ids(customer_curated: DataFrame, device_key: bytes) -> DataFrame:
-    """(serialNumber, deviceId) of every curated customer's device.
-
-    Every step_trainer_trusted reading is of such a device (its zone rule), so this covers
-    every row of the table. The devices are few (one per customer), so their ids are computed
-    on the driver, where the key stays.
-    """
-    serials = sorted({row.serialNumber for row in
-                      customer_curated.select("serialNumber").distinct().collect()
-                      if row.serialNumber is not None})
-    return customer_curated.sparkSession.createDataFrame(
-        [(serial, device_id(device_key, serial)) for serial in serials], DEVICE_IDS_SCHEMA)
-
-
-def transform(step_trainer_trusted: DataFrame, accelerometer_trusted: DataFrame,
-              customer_curated: DataFrame, device_key: bytes,
-              ml_match: str = "device") -> DataFrame:
-    """machine_learning_curated: same-instant pairs, of one owner unless ml_match is timestamp,
-    with each step trainer named by its pseudonymous device id."""
-    inputs = {"step_trainer_trusted": step_trainer_trusted,
-              "accelerometer_trusted": accelerometer_trusted,
-              "customer_curated": customer_curated}
-    for name, frame in inputs.items():
-        require_columns(frame, name, ZONE_SCHEMAS[name].fieldNames())
-    return step_trainer_trusted.sparkSession.sql(
-        MACHINE_LEARNING_CURATED_SQL[ml_match],
-        step_trainer_trusted=step_trainer_trusted,
-        accelerometer_trusted=accelerometer_trusted,
-        customer_curated=customer_curated,
-        device_ids=device_ids(customer_curated, device_key),
-    )
-
-
-def main() -> None:
-    args = resolve_arguments(sys.argv)
-    device_key = read_device_key(device_key_argument(sys.argv))
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-
-    step_trainer_trusted, accelerometer_trusted, customer_curated = extract(glue_context,
-                                                                            args["lake_root"])
-    [(table_name, relative_path)] = TARGET.items()
-    load(glue_context,
-         transform(step_trainer_trusted, accelerometer_trusted, customer_curated, device_key,
-                   args["ml_match"]),
-         args["lake_root"], args["database"], table_name, relative_path)
-    job.commit()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Step trainer landing -> trusted (AWS Glue 5.0 job).
+"""Step trainer landing -> trusted (AWS Glue job: Glue 5.0, 5.1, 6.0 and 6.1).
 
 step_trainer_trusted, grain: one row per distinct reading (sensorReadingTime, serialNumber,
 distanceFromObject). Keeps the readings of devices that belong to a customer in customer_curated
@@ -77,6 +77,54 @@ final as (
 
 select * from final
 """
+
+
+def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, DataFrame]:
+    """(step trainer landing rows, quarantined landing records)."""
+    return read_landing(spark, f"{lake_root}/{SOURCES['step_trainer_landing']}",
+                        STEP_TRAINER_LANDING_SCHEMA, STEP_TRAINER_LANDING_KEY_FIELDS)
+
+
+def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(step trainer landing rows, quarantined landing records, customer_curated)."""
+    return (*extract_landing(glue_context.spark_session, lake_root),
+            read_zone(glue_context, lake_root, "customer_curated", SOURCES["customer_curated"],
+                      ZONE_SCHEMAS["customer_curated"]))
+
+
+def transform(step_trainer_landing: DataFrame, customer_curated: DataFrame,
+              consent_mode: str = "registered") -> DataFrame:
+    """step_trainer_trusted: distinct readings of curated customers' devices."""
+    require_columns(step_trainer_landing, "step_trainer_landing",
+                    STEP_TRAINER_LANDING_SCHEMA.fieldNames())
+    require_columns(customer_curated, "customer_curated",
+                    ZONE_SCHEMAS["customer_curated"].fieldNames())
+    return step_trainer_landing.sparkSession.sql(
+        STEP_TRAINER_TRUSTED_SQL,
+        args={"since_consent": consent_mode == "since_consent"},
+        step_trainer_landing=step_trainer_landing,
+        customer_curated=customer_curated,
+    )
+
+
+def main() -> None:
+    args = resolve_arguments(sys.argv)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    set_session_settings(glue_context.spark_session)
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+
+    step_trainer_landing, quarantined, customer_curated = extract(glue_context,
+                                                                  args["lake_root"])
+    accounting = load_quarantine(glue_context, step_trainer_landing, quarantined, args["lake_root"],
+                                 QUARANTINE)
+    write_accounting(glue_context, f"{args['lake_root']}/{ACCOUNTING}",
+                     {"source": "step_trainer", **accounting})
+    [(table_name, relative_path)] = TARGET.items()
+    load(glue_context, transform(step_trainer_landing, customer_curated, args["consent_mode"]),
+         args["lake_root"], args["database"], table_name, relative_path)
+    job.commit()
+
 
 # --- shared block job_plumbing: edit glue_jobs/shared/job_plumbing.py, then `make glue-scripts`
 OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
@@ -515,53 +563,6 @@ def write_accounting(glue_context: GlueContext, location: str, accounting: dict)
         stream.close()
     glue_context.get_logger().info(f"landing records: {text}")
 # --- end of shared block landing_reader
-
-
-def extract_landing(spark: SparkSession, lake_root: str) -> tuple[DataFrame, DataFrame]:
-    """(step trainer landing rows, quarantined landing records)."""
-    return read_landing(spark, f"{lake_root}/{SOURCES['step_trainer_landing']}",
-                        STEP_TRAINER_LANDING_SCHEMA, STEP_TRAINER_LANDING_KEY_FIELDS)
-
-
-def extract(glue_context: GlueContext, lake_root: str) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """(step trainer landing rows, quarantined landing records, customer_curated)."""
-    return (*extract_landing(glue_context.spark_session, lake_root),
-            read_zone(glue_context, lake_root, "customer_curated", SOURCES["customer_curated"],
-                      ZONE_SCHEMAS["customer_curated"]))
-
-
-def transform(step_trainer_landing: DataFrame, customer_curated: DataFrame,
-              consent_mode: str = "registered") -> DataFrame:
-    """step_trainer_trusted: distinct readings of curated customers' devices."""
-    require_columns(step_trainer_landing, "step_trainer_landing",
-                    STEP_TRAINER_LANDING_SCHEMA.fieldNames())
-    require_columns(customer_curated, "customer_curated",
-                    ZONE_SCHEMAS["customer_curated"].fieldNames())
-    return step_trainer_landing.sparkSession.sql(
-        STEP_TRAINER_TRUSTED_SQL,
-        args={"since_consent": consent_mode == "since_consent"},
-        step_trainer_landing=step_trainer_landing,
-        customer_curated=customer_curated,
-    )
-
-
-def main() -> None:
-    args = resolve_arguments(sys.argv)
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    set_session_settings(glue_context.spark_session)
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-
-    step_trainer_landing, quarantined, customer_curated = extract(glue_context,
-                                                                  args["lake_root"])
-    accounting = load_quarantine(glue_context, step_trainer_landing, quarantined, args["lake_root"],
-                                 QUARANTINE)
-    write_accounting(glue_context, f"{args['lake_root']}/{ACCOUNTING}",
-                     {"source": "step_trainer", **accounting})
-    [(table_name, relative_path)] = TARGET.items()
-    load(glue_context, transform(step_trainer_landing, customer_curated, args["consent_mode"]),
-         args["lake_root"], args["database"], table_name, relative_path)
-    job.commit()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""One table of Glue versions (awsglue/_local_versions.py) behind the Makefile's environments,
-the requirement files and the local session; and what differs between Spark 3.5 and 4.1 giving
-the same answers wherever the jobs rely on it."""
+"""One table of Glue versions (scripts/local_glue/glue_versions.py) behind the Makefile's
+environments, the requirement files and the local session; and what differs between Spark 3.5
+and 4.1 giving the same answers wherever the jobs rely on it."""
 
 from __future__ import annotations
 

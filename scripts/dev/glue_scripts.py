@@ -10,10 +10,17 @@ each script between two marker lines::
     ...
     # --- end of shared block landing_reader
 
-A script names the blocks it uses by carrying their markers; this tool rewrites what stands
-between them, and the script's import section: the union of the script's own imports and its
-blocks', less any name the finished script does not use. Rewriting a generated script changes
-nothing. ``--check`` writes nothing and lists the scripts that differ (exit status 1).
+A script names the blocks it uses by carrying their markers, each block below the blocks it
+uses. This tool writes each script in one order, so that it reads top to bottom: its docstring,
+its imports, its own code (constants, SQL, extract, transform, main), then its blocks, in the
+order it carries them, with the shared modules' current code between their markers, and last
+its ``if __name__ == "__main__":`` guard. Blocks found anywhere else (above the script's own
+code, say) are moved there. Python looks a function's names up when the function runs, so
+the script's functions may call the blocks' below them; a statement of the script's own that
+runs as the script loads and reads a name a block defines is refused, naming its line. The
+import section becomes the union of the script's own imports and its blocks', less any name
+the finished script does not use. Rewriting a generated script changes nothing. ``--check``
+writes nothing and lists the scripts that differ (exit status 1).
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts import pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
+from scripts import pipeline
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_PACKAGE = "glue_jobs.shared"
@@ -112,10 +119,12 @@ def shared_blocks(folder: Path = SHARED_DIR) -> dict[str, SharedBlock]:
             if path.name != "__init__.py"}
 
 
-def fill_blocks(text: str, blocks: dict[str, SharedBlock], script: str) -> tuple[str, list[str]]:
-    """The script with each marked block's code replaced by the shared module's, and the names
-    of the blocks in the order they stand."""
-    lines, used, current = [], [], None
+def separate_blocks(text: str, blocks: dict[str, SharedBlock],
+                    script: str) -> tuple[list[str | None], list[str]]:
+    """The script's own lines, each block's lines (markers included) as None so that the
+    others keep their numbers, and the names of the blocks in the order they stand."""
+    own: list[str | None] = []
+    used, current = [], None
     for number, line in enumerate(text.splitlines(), start=1):
         begin, end = BEGIN.match(line), END.match(line)
         if begin:
@@ -129,18 +138,112 @@ def fill_blocks(text: str, blocks: dict[str, SharedBlock], script: str) -> tuple
                 raise CliError(f"{script}:{number}: shared block {name} uses "
                                f"{', '.join(missing)}: put its block above this one")
             current = name
-            lines += [begin_marker(name), *blocks[name].body.splitlines()]
         elif end:
             if end.group(1) != current:
                 raise CliError(f"{script}:{number}: '{line}' closes no open block")
-            lines.append(end_marker(current))
             used.append(current)
             current = None
-        elif current is None:
-            lines.append(line)
+        own.append(None if begin or end or current else line)
     if current:
         raise CliError(f"{script}: shared block {current} is never closed")
-    return "\n".join(lines) + "\n", used
+    return own, used
+
+
+def parse_own(own: list[str | None], script: str) -> ast.Module:
+    """The script's own code parsed, its lines numbered as in the script."""
+    try:
+        return ast.parse("\n".join(line or "" for line in own))
+    except SyntaxError as error:
+        raise CliError(f"{script}:{error.lineno}: {error.msg}") from None
+
+
+def guard_index(tree: ast.Module, length: int) -> int:
+    """The index of the script's line ``if __name__ == "__main__":`` (``length`` without one)."""
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'":
+            return node.lineno - 1
+    return length
+
+
+def joined(own: list[str | None]) -> list[str]:
+    """The runs of lines that blocks separated, stripped of blank lines at either end and
+    joined with two blank lines, as between top-level definitions."""
+    runs: list[list[str]] = [[]]
+    for line in own:
+        if line is None:
+            runs.append([])
+        else:
+            runs[-1].append(line)
+    lines: list[str] = []
+    for run in runs:
+        while run and not run[0].strip():
+            run.pop(0)
+        while run and not run[-1].strip():
+            run.pop()
+        if run:
+            lines += [*(["", ""] if lines else []), *run]
+    return lines
+
+
+def arrange(own: list[str | None], guard: int, used: list[str],
+            blocks: dict[str, SharedBlock]) -> str:
+    """The script in its order: its own code, its blocks, its guard; two blank lines apart."""
+    parts = [joined(own[:guard]),
+             *([begin_marker(name), *blocks[name].body.splitlines(), end_marker(name)]
+               for name in used),
+             joined(own[guard:])]
+    lines: list[str] = []
+    for part in parts:
+        if part:
+            lines += [*(["", ""] if lines else []), *part]
+    return "\n".join(lines) + "\n"
+
+
+def bound_names(node: ast.stmt) -> set[str]:
+    """The names a top-level statement defines."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {alias.asname or alias.name.split(".")[0] for alias in node.names}
+    return {name.id for name in ast.walk(node)
+            if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store)}
+
+
+def load_time_names(node: ast.AST) -> set[str]:
+    """The names a statement reads when the module runs it: all but those in the bodies of the
+    functions and lambdas it defines (their decorators, defaults and annotations count)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = node.args
+        evaluated = [*arguments.defaults, *arguments.kw_defaults]
+        if not isinstance(node, ast.Lambda):
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                     arguments.vararg, arguments.kwarg]
+            evaluated += [*node.decorator_list, node.returns,
+                          *(a.annotation for a in every if a is not None)]
+        return set().union(*(load_time_names(e) for e in evaluated if e is not None))
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) else set()
+    return set().union(*(load_time_names(child) for child in ast.iter_child_nodes(node)))
+
+
+def check_load_order(tree: ast.Module, guard: int, used: list[str],
+                     blocks: dict[str, SharedBlock], script: str) -> None:
+    """Refuse a statement of the script's own, above its guard, that reads a name one of its
+    blocks defines as the script loads: the blocks stand below that code, so the name would
+    not be defined yet."""
+    defined_by = {name: block for block in used
+                  for node in ast.parse(blocks[block].body).body for name in bound_names(node)}
+    own_names = set().union(*(bound_names(node) for node in tree.body))
+    for node in tree.body:
+        if node.lineno - 1 >= guard:
+            break  # the guard, and anything after it, stands below the blocks
+        early = sorted((load_time_names(node) & defined_by.keys()) - own_names)
+        if early:
+            first = min(n.lineno for n in [node, *getattr(node, "decorator_list", [])])
+            raise CliError(
+                f"{script}:{first}: reads {', '.join(early)} of shared block "
+                f"{defined_by[early[0]]} as the script loads, but the blocks stand below the "
+                "script's own code: read it inside a function")
 
 
 def used_names(tree: ast.Module) -> set[str]:
@@ -198,7 +301,11 @@ def format_imports(imports: set[Imported]) -> str:
 
 def render_script(text: str, blocks: dict[str, SharedBlock], script: str = "script") -> str:
     """What `make glue-scripts` writes for a script whose current text is ``text``."""
-    filled, used = fill_blocks(text, blocks, script)
+    own, used = separate_blocks(text, blocks, script)
+    own_tree = parse_own(own, script)
+    guard = guard_index(own_tree, len(own))
+    check_load_order(own_tree, guard, used, blocks, script)
+    filled = arrange(own, guard, used, blocks)
     tree = ast.parse(filled)
     first, last, statements = import_section(tree)
     wanted = set(imports_of(statements)) | {i for name in used for i in blocks[name].imports}
