@@ -3,7 +3,7 @@
 
 # The Glue version to stand in for locally; each has its own environment with that version's
 # Spark and Python (scripts/local_glue/glue_versions.py holds the same table, and a
-# test keeps the two in step). 6.0, the default, lives in .venv; README: "Glue versions".
+# test keeps the two in step). 6.0, the default, lives in .venv; docs/glue-versions.md, "Glue versions".
 GLUE_VERSION ?= 6.0
 GLUE_VERSIONS := 5.0 5.1 6.0 6.1
 # Each version's Python first, then the nearest others its pyspark runs on (fallback_pythons),
@@ -74,7 +74,7 @@ help:
 	@echo "make deploy BUCKET=b  deploy to AWS and run the jobs (DEPLOY_ARGS='--create-role ...')"
 	@echo "make destroy BUCKET=b remove what deploy made (DESTROY_ARGS='--yes [--delete-data]')"
 	@echo "make moto-server    a local moto server on port 5000 to try deploy without AWS"
-	@echo "make workflow-picture  redraw img/workflow.png from scripts/pipeline.py"
+	@echo "make workflow-picture  redraw img/workflow.png from scripts/lake/pipeline.py"
 	@echo "make bench          pipeline vs usual peer vs DuckDB: time, memory per scale (bench/results/)"
 	@echo "                    (SCALES=$(SCALES) SHAPES=$(SHAPES) REPEAT=$(REPEAT)"
 	@echo "                    BENCH_GLUE_VERSIONS=$(BENCH_GLUE_VERSIONS);"
@@ -113,7 +113,7 @@ which-python:
 	@echo "$(PYTHON)"
 
 # Java: the machine's where it fits the version's Spark, else an OpenJDK unpacked into .jre/
-# (scripts/local_glue/java_runtime.py; README "Java"). Checked before every command that starts
+# (scripts/local_glue/java_runtime.py; docs/glue-versions.md, "Java and Python"). Checked before every command that starts
 # Spark, so that a Java removed or changed since setup is noticed; silent when nothing changes.
 java: $(STAMP)
 	@$(PY) -m scripts.local_glue.java_runtime --install --quiet

@@ -22,11 +22,11 @@ never by its serial number, which joins straight back to customer_landing. The s
 its id from run to run (models can still split by device), but without the key nobody can
 recompute the id of a known serial number. The key lives outside the data: --device_key names
 where, never holds it: "ssm:<parameter ARN>" (a SecureString the job's role may read; deploy
-makes it, or two CloudShell commands of the README), "s3://<bucket>/<object>" (where SSM is not
-allowed; whoever may read the object may re-identify devices) or "file:<path>" (locally, a file
-readable by its owner only). Without a usable key the job stops at once with one line naming
-the fix. The key is read on the driver and the ids of the few devices are computed there, so
-the key is in no query plan, log or task.
+makes it, or two CloudShell commands of docs/glue-studio.md, "The device-id key"),
+"s3://<bucket>/<object>" (where SSM is not allowed; whoever may read the object may re-identify
+devices) or "file:<path>" (locally, a file readable by its owner only). Without a usable key
+the job stops at once with one line naming the fix. The key is read on the driver and the ids
+of the few devices are computed there, so the key is in no query plan, log or task.
 
 Arguments: --JOB_NAME --lake_root --device_key [--database stedi]
 [--consent_mode registered|since_consent] [--ml_match device|timestamp].
@@ -92,7 +92,8 @@ devices as (
 # owners (by serial number), then only the phone readings of that owner at that instant: an
 # equi-join on (instant, owner), linear in the readings. Joining on the instant alone and
 # testing ownership afterwards makes k * k candidate pairs at an instant shared by k devices,
-# which a fleet sampling on one clock does at every instant (README "Fleet scale").
+# which a fleet sampling on one clock does at every instant (docs/zones.md, "Fleet scale: when
+# devices share instants").
 # Same rows as "pairs on the instant whose owner exists": a pair (s, a) can only meet the owner
 # row (a.user, s.serialNumber), and the owners are distinct, so it meets it once or not at all.
 SAME_OWNER_PAIRS_SQL = """
@@ -120,7 +121,7 @@ paired as (
 
 # ml_match=timestamp, the course rubric's join: the instant alone. Where k devices share an
 # instant, each of its step readings pairs with the phone readings of all k: the output, and
-# the time, grow with k * k (README "Fleet scale" measures it).
+# the time, grow with k * k (docs/zones.md, "Fleet scale: when devices share instants" measures it).
 SAME_INSTANT_PAIRS_SQL = """
 paired as (
     select
@@ -311,7 +312,7 @@ class DeviceKeyError(RuntimeError):
 
 KEY_BYTES = 32  # HMAC-SHA256's block is 64 bytes; 32 random bytes are its full strength
 # Where a person is told how to make the key and let the job read it.
-HOW_TO = 'README, "The device-id key"'
+HOW_TO = 'docs/glue-studio.md, "The device-id key"'
 LOCATORS = "ssm:<parameter ARN>, s3://<bucket>/<object> or file:<path>"
 # A key object is 64 hex digits and a line end: a far larger one is not read whole.
 MOST_KEY_BYTES = 4096

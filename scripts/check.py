@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts import pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
-from scripts.query import connect, run_query
-from scripts.run_local import read_accounting
+from scripts.lake import pipeline
+from scripts.lake.query_engine import connect, run_query
+from scripts.lake.run_report import read_accounting
 
 PERSONAL_COLUMNS = ("customername", "email", "phone", "birthday", "serialnumber")
 

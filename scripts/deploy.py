@@ -25,166 +25,33 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from scripts import ddl, pipeline
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
+from scripts._cli.text_table import SECTION_BREAK, box_table
 from scripts.aws import athena, ec2, glue, iam, s3, ssm
 from scripts.aws.clients import AwsClients, AwsTarget
+from scripts.aws.deploy_config import (
+    DEFAULT_ROLE,
+    DPU_PER_WORKER,
+    EXPIRING_PREFIXES_DAYS,
+    IAM_SETTLE_SECONDS,
+    WORKER_TYPE,
+    WORKERS,
+    DeployConfig,
+    dpu_hours,
+    job_definition,
+    script_key,
+    trigger_definitions,
+)
 from scripts.aws.deployer_policy import deployer_policy
 from scripts.aws.dry_run import DryRun
 from scripts.aws.errors import DeployError
+from scripts.aws.workflow import run_workflow, say
+from scripts.lake import athena_ddl, pipeline
 from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, GLUE_VERSIONS, glue_runtime
-from scripts._cli.errors import CliError, OneLineArgumentParser, fail
-from scripts._cli.text_table import SECTION_BREAK, box_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS_PREFIX = "glue_scripts"
-TEMP_PREFIX = "glue_temp"
-# AWS's managed console policies (AWSGlueConsoleFullAccess) let their users pass only roles
-# whose names start with AWSGlueServiceRole: this name works for them without a custom policy.
-DEFAULT_ROLE = "AWSGlueServiceRole-stedi"
-# Deploy's scratch prefixes and the days their objects live: Athena's query results (the DDL
-# and the counts) and Glue's temporary files.
-EXPIRING_PREFIXES_DAYS = {"athena_results/": 7, f"{TEMP_PREFIX}/": 7}
-# IAM is eventually consistent: a role or policy just created or changed may not yet be
-# assumable by Glue. The first run waits until this long after the change.
-IAM_SETTLE_SECONDS = 10.0
-WORKER_TYPE = "G.1X"
-WORKERS = 2
-# Worker types of Glue Spark jobs and their DPUs (G.025X is for streaming jobs only). Always
-# sent: a Glue 6.1 job created without one runs on arm64 (G.1X.GRAVITON) workers.
-DPU_PER_WORKER = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
-JOB_TIMEOUT_MINUTES = 30
-
-
-@dataclass(frozen=True)
-class DeployConfig:
-    bucket: str
-    database: str = pipeline.DEFAULT_DATABASE
-    role_name: str = DEFAULT_ROLE
-    create_role: bool = False
-    adopt_role: bool = False
-    vpc_id: str | None = None
-    route_table_id: str | None = None
-    landing: Path = Path("lake")
-    consent_mode: str = pipeline.DEFAULT_CONSENT_MODE
-    ml_match: str = pipeline.DEFAULT_ML_MATCH
-    schedule: str | None = None
-    run: bool = True
-    dry_run: bool = False
-    glue_version: str = DEFAULT_GLUE_VERSION
-    worker_type: str = WORKER_TYPE
-    workers: int = WORKERS
-    job_workers: tuple[tuple[str, int], ...] = ()  # per-job overrides of ``workers``
-    iam_settle_seconds: float = IAM_SETTLE_SECONDS
-
-    def workers_of(self, job_name: str) -> int:
-        return dict(self.job_workers).get(job_name, self.workers)
-
-    @property
-    def lake_root(self) -> str:
-        return f"s3://{self.bucket}"
-
-    @property
-    def workflow_name(self) -> str:
-        return f"{self.database}-lakehouse"
-
-    @property
-    def workgroup(self) -> str:
-        return athena.workgroup_name(self.database)
-
-
-# --- what deploy creates, derived from the pipeline definition -----------------------------------
-
-def script_key(job: pipeline.GlueJob) -> str:
-    return f"{SCRIPTS_PREFIX}/{Path(job.script).name}"
-
-
-def spark_settings(config: DeployConfig, region: str) -> dict[str, str]:
-    """Spark settings the jobs need on the chosen Glue version: on 5.1 and later, which read S3
-    through S3A, the bucket's region (AWS's migration notes: without it uploads can time out)."""
-    if glue_runtime(config.glue_version).s3a:
-        return {"spark.hadoop.fs.s3a.endpoint.region": region}
-    return {}
-
-
-def conf_argument(settings: dict[str, str]) -> dict[str, str]:
-    """Spark settings as Glue job arguments: Glue takes one --conf key, so further settings
-    are chained in its value (k1=v1 --conf k2=v2)."""
-    if not settings:
-        return {}
-    return {"--conf": " --conf ".join(f"{key}={value}" for key, value in settings.items())}
-
-
-def device_key_argument(job: pipeline.GlueJob, device_key_arn: str | None) -> dict[str, str]:
-    """--device_key for the job that reads the key: where it is, never the key itself."""
-    if not job.reads_device_key:
-        return {}
-    if device_key_arn is None:
-        raise ValueError(f"job {job.name} needs the device key's parameter ARN")
-    return {"--device_key": f"ssm:{device_key_arn}"}
-
-
-def job_definition(job: pipeline.GlueJob, config: DeployConfig, role_arn: str,
-                   region: str, device_key_arn: str | None = None) -> dict:
-    """The Glue job as create_job / update_job take it (without the name)."""
-    return {
-        "Description": job.description,
-        "Role": role_arn,
-        "Command": {"Name": "glueetl", "PythonVersion": "3",
-                    "ScriptLocation": f"{config.lake_root}/{script_key(job)}"},
-        # Always sent: a job created without one gets whatever AWS's default is that day.
-        "GlueVersion": config.glue_version,
-        "WorkerType": config.worker_type,
-        "NumberOfWorkers": config.workers_of(job.name),
-        "Timeout": JOB_TIMEOUT_MINUTES,
-        "MaxRetries": 0,
-        "ExecutionProperty": {"MaxConcurrentRuns": 1},
-        "DefaultArguments": {
-            "--lake_root": config.lake_root,
-            "--database": config.database,
-            "--consent_mode": config.consent_mode,
-            "--ml_match": config.ml_match,
-            "--job-language": "python",
-            "--TempDir": f"{config.lake_root}/{TEMP_PREFIX}/",
-            "--enable-metrics": "true",
-            # No --enable-continuous-cloudwatch-log: AWS documents continuous logging for Glue
-            # 4.0 and earlier; from 5.0 (every version deploy offers) all jobs log in real time.
-            **device_key_argument(job, device_key_arn),
-            **conf_argument(spark_settings(config, region)),
-        },
-    }
-
-
-def trigger_definitions(config: DeployConfig) -> list[dict]:
-    """A start trigger for the jobs without upstream jobs, then one conditional trigger per
-    other job that fires when all the jobs it reads from have succeeded."""
-    first = [j for j in pipeline.dependency_order() if not pipeline.upstream_jobs(j.name)]
-    start = {"Name": f"{config.workflow_name}-start", "WorkflowName": config.workflow_name,
-             "Actions": [{"JobName": j.name} for j in first],
-             "Description": "Starts the STEDI pipeline"}
-    if config.schedule:
-        start.update(Type="SCHEDULED", Schedule=config.schedule, StartOnCreation=True)
-    else:
-        start.update(Type="ON_DEMAND")
-    triggers = [start]
-    for job in pipeline.dependency_order():
-        upstream = pipeline.upstream_jobs(job.name)
-        if not upstream:
-            continue
-        triggers.append({
-            "Name": f"{config.workflow_name}-{job.name}",
-            "WorkflowName": config.workflow_name,
-            "Type": "CONDITIONAL",
-            "StartOnCreation": True,
-            "Description": f"Runs {job.name} after {', '.join(u.name for u in upstream)}",
-            "Predicate": {"Logical": "AND", "Conditions": [
-                {"LogicalOperator": "EQUALS", "JobName": u.name, "State": "SUCCEEDED"}
-                for u in upstream]},
-            "Actions": [{"JobName": job.name}],
-        })
-    return triggers
 
 
 def landing_files(landing: Path) -> list[tuple[Path, str]]:
@@ -199,21 +66,11 @@ def landing_files(landing: Path) -> list[tuple[Path, str]]:
     return files
 
 
-def dpu_hours(config: DeployConfig, execution_seconds: dict[str, int]) -> float:
-    """Billed DPU-hours of job runs of the configured sizes (one-minute minimum per run)."""
-    return sum(max(60, seconds) * config.workers_of(name) * DPU_PER_WORKER[config.worker_type]
-               for name, seconds in execution_seconds.items()) / 3600
-
-
 # --- the steps ---------------------------------------------------------------------------------
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
 
 def check_inputs(config: DeployConfig) -> list[tuple[Path, str]]:
     """Everything that can be checked before the first AWS call."""
-    ddl.validate_names(config.bucket, config.database)
+    athena_ddl.validate_names(config.bucket, config.database)
     if (config.vpc_id is None) != (config.route_table_id is None):
         raise CliError("--vpc-id and --route-table-id go together")
     files = landing_files(config.landing)
@@ -315,11 +172,11 @@ def deploy_catalog(aws: AwsClients, config: DeployConfig) -> None:
         created = glue.ensure_database(aws("glue"), config.database,
                                        "STEDI Human Balance Analytics lakehouse")
     say(f"✓ Glue database {config.database} {'created' if created else 'exists'}")
-    # athena_ddl/ in its one order (ddl.ddl_files_in_order), as the console user runs it.
-    for name, text in ddl.render_in_order(config.bucket, config.database):
-        if name == ddl.DATABASE_DDL:  # CREATE DATABASE IF NOT EXISTS: nothing to drop
+    # athena_ddl/ in its one order (athena_ddl.ddl_files_in_order), as the console user runs it.
+    for name, text in athena_ddl.render_in_order(config.bucket, config.database):
+        if name == athena_ddl.DATABASE_DDL:  # CREATE DATABASE IF NOT EXISTS: nothing to drop
             with aws.doing(f"running athena_ddl/{name}.sql through Athena"):
-                athena.run_statement(aws("athena"), ddl.statement(text), config.database,
+                athena.run_statement(aws("athena"), athena_ddl.statement(text), config.database,
                                      config.bucket)
             continue
         # Drop and create, so that a changed DDL file takes effect; the data stays in S3.
@@ -327,7 +184,7 @@ def deploy_catalog(aws: AwsClients, config: DeployConfig) -> None:
             athena.run_statement(aws("athena"),
                                  f"DROP TABLE IF EXISTS `{config.database}`.`{name}`",
                                  config.database, config.bucket)
-            athena.run_statement(aws("athena"), ddl.statement(text), config.database,
+            athena.run_statement(aws("athena"), athena_ddl.statement(text), config.database,
                                  config.bucket)
         say(f"  table {config.database}.{name} created from athena_ddl/{name}.sql")
     say(f"✓ {len(pipeline.CATALOG_TABLES)} tables created through Athena "
@@ -353,31 +210,6 @@ def deploy_jobs(aws: AwsClients, config: DeployConfig, role_arn: str, account: s
         say(f"  trigger {trigger['Name']} {outcome}")
     say(f"✓ workflow {config.workflow_name} {'created' if created else 'updated'}"
         + (f", scheduled {config.schedule}" if config.schedule else ""))
-
-
-def run_workflow(aws: AwsClients, config: DeployConfig) -> dict[str, int]:
-    """Start the workflow, the way its schedule or a console user starts it, and follow its
-    job runs to the end; returns each run's execution time in seconds."""
-    started = time.monotonic()
-    jobs = [job.name for job in pipeline.dependency_order()]
-    with aws.doing(f"starting Glue workflow {config.workflow_name}"):
-        run_id, in_progress = glue.start_workflow_run(aws("glue"), config.workflow_name)
-    if in_progress:
-        say(f"  workflow {config.workflow_name} run {run_id} was already running (its schedule "
-            "or someone else started it; one run at a time): following that run instead")
-    else:
-        say(f"  workflow {config.workflow_name} run {run_id} started")
-
-    def report(job_name: str, state: str) -> None:
-        say(f"  [{jobs.index(job_name) + 1}/{len(jobs)}] {job_name} {state} "
-            f"({time.monotonic() - started:.0f} s)")
-
-    timeout = len(jobs) * (JOB_TIMEOUT_MINUTES * 60 + 300)
-    with aws.doing(f"following Glue workflow {config.workflow_name} run {run_id}"):
-        runs = glue.follow_workflow_run(aws("glue"), config.workflow_name, run_id, jobs,
-                                        timeout_seconds=timeout, on_state=report)
-    say(f"✓ {len(jobs)} jobs succeeded")
-    return {name: int(run.get("ExecutionTime", 0)) for name, run in runs.items()}
 
 
 def table_counts(aws: AwsClients, config: DeployConfig) -> dict[str, str]:
@@ -564,7 +396,7 @@ def print_deployer_policy(args) -> None:
         print("note: without --bucket and --region the policy allows any bucket name and "
               "region: pass them to scope it", file=sys.stderr)
     else:
-        ddl.validate_names(bucket, args.database)
+        athena_ddl.validate_names(bucket, args.database)
     workflow = DeployConfig(bucket, database=args.database).workflow_name
     policy = deployer_policy(bucket, args.database, args.role_name, workflow, region, "*",
                              vpc=bool(args.vpc_id))

@@ -18,13 +18,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scripts import ddl, pipeline
+from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts.aws import athena, ec2, glue, iam, s3, ssm
 from scripts.aws.clients import AwsClients, AwsTarget
+from scripts.aws.deploy_config import (
+    DEFAULT_ROLE,
+    SCRIPTS_PREFIX,
+    TEMP_PREFIX,
+    DeployConfig,
+    trigger_definitions,
+)
 from scripts.aws.errors import DeployError
-from scripts._cli.errors import CliError, OneLineArgumentParser, fail
-from scripts.deploy import (DEFAULT_ROLE, SCRIPTS_PREFIX, TEMP_PREFIX, DeployConfig,
-                            trigger_definitions)
+from scripts.lake import athena_ddl, pipeline
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     config = DeployConfig(bucket=args.bucket, database=args.database, vpc_id=args.vpc_id)
     aws = AwsClients(AwsTarget(args.region, args.endpoint_url, args.profile))
     try:
-        ddl.validate_names(config.bucket, config.database)
+        athena_ddl.validate_names(config.bucket, config.database)
         removals = plan_removals(aws, config, args.role_name, args.delete_data)
         if not args.yes:
             print("Would remove, where present (run again with --yes to do it):")

@@ -15,8 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from scripts import pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
+from scripts.lake import pipeline
 
 REPOSITORY = "udacity/nd027-Data-Engineering-Data-Lakes-AWS-Exercises"
 STARTER_FOLDER = "project/starter"

@@ -16,8 +16,13 @@ from pathlib import Path
 
 from scripts._cli.errors import OneLineArgumentParser, fail
 from scripts.sample_data.defects import RECORD_DEFECTS
-from scripts.sample_data.generator import (DEFAULT_DIRTY_RATE, MIN_SCALE, generate,
-                                           landing_folder, manifest_path)
+from scripts.sample_data.generator import (
+    DEFAULT_DIRTY_RATE,
+    MIN_SCALE,
+    generate,
+    landing_folder,
+    manifest_path,
+)
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -25,8 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from scripts import pipeline
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
+from scripts.lake import pipeline
 from scripts.local_glue.glue_process import landing_bytes, log_folder, run_reported
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +36,9 @@ REQUIRED = ("--JOB_NAME", "--lake_root")
 
 
 def studio_defaults(lake: Path) -> dict[str, str]:
-    """The parameters Glue Studio gives a new script job (Job details), with the bookmark as the
-    README has it chosen; Studio's S3 folders become folders of the local lake."""
+    """The parameters Glue Studio gives a new script job (Job details), with the bookmark as
+    docs/glue-studio.md, "The five jobs" has it chosen; Studio's S3 folders become folders of
+    the local lake."""
     scratch = lake / "_glue_temp"
     return {"--job-bookmark-option": "job-bookmark-disable",
             "--TempDir": f"{scratch}/temporary/",
@@ -142,8 +143,7 @@ def submit(script: Path, parameters: dict[str, str]) -> str:
     job = pipeline_job(script)
 
     from scripts.local_glue import activate
-    from scripts.local_glue.session import (SHORT_RUN_BYTES, JavaNotFoundError,
-                                            local_spark_session)
+    from scripts.local_glue.session import SHORT_RUN_BYTES, JavaNotFoundError, local_spark_session
 
     activate()
     short_run = job is None or landing_bytes(lake, (job,)) < SHORT_RUN_BYTES

@@ -18,50 +18,12 @@ makes the key file if there is none and prints the --device_key value that names
 
 from __future__ import annotations
 
-import os
-import secrets
 import sys
 from pathlib import Path
 
-from glue_jobs.shared.device_key import KEY_BYTES, DeviceKeyError, read_key_file
+from glue_jobs.shared.device_key import DeviceKeyError
 from scripts._cli.errors import OneLineArgumentParser, fail
-
-KEY_FILE_VARIABLE = "STEDI_DEVICE_KEY_FILE"
-
-
-def default_key_file() -> Path:
-    """``$STEDI_DEVICE_KEY_FILE``, else ``$XDG_CONFIG_HOME/stedi/device-id.key`` (by default
-    ``~/.config/stedi/device-id.key``)."""
-    if os.environ.get(KEY_FILE_VARIABLE):
-        return Path(os.environ[KEY_FILE_VARIABLE])
-    config_home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(config_home) / "stedi" / "device-id.key"
-
-
-def ensure_key_file(path: Path) -> bool:
-    """Create the key file at ``path`` with a new random key unless it exists; whether it was
-    created. The file is created with mode 0600 in one step (never written, then narrowed), and
-    its folder, when made here, with 0700."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False
-    with os.fdopen(descriptor, "w", encoding="ascii") as key_file:
-        key_file.write(secrets.token_hex(KEY_BYTES) + "\n")
-    return True
-
-
-def key_locator(path: Path) -> str:
-    """The --device_key argument naming a key file: where the key is, never the key."""
-    return f"file:{path.resolve()}"
-
-
-def key_of(path: Path) -> bytes:
-    """The key of the key file at ``path``, made first if there is none (DeviceKeyError if
-    it is unreadable or open to others)."""
-    ensure_key_file(path)
-    return read_key_file(str(path))
+from scripts.lake.local_device_key import default_key_file, key_locator, key_of
 
 
 def main(argv: list[str] | None = None) -> int:

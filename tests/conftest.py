@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from scripts import local_key
+from scripts.lake import local_device_key
 from scripts.local_glue import activate
 from scripts.local_glue.session import local_spark_session
 
@@ -19,7 +19,7 @@ activate()
 
 # Read by every run of the pipeline, the reference and the erasure tool that is not given a key
 # file; made by the first of them. One per test process, in a folder of that process's own.
-os.environ[local_key.KEY_FILE_VARIABLE] = str(
+os.environ[local_device_key.KEY_FILE_VARIABLE] = str(
     Path(tempfile.mkdtemp(prefix="stedi-key-")) / "device-id.key")
 
 from glue_jobs.shared.landing_reader import set_session_settings  # noqa: E402 - needs awsglue
@@ -51,9 +51,9 @@ def moto():
 def pipeline_lake(spark, tmp_path_factory):
     """A small generated lake after one default run of the whole pipeline. Read it, never write:
     tests that re-run jobs make lakes of their own."""
-    from scripts import pipeline
+    from scripts.lake import pipeline
+    from scripts.local_glue.runner import run_pipeline, write_report
     from scripts.sample_data.generator import generate
-    from scripts.run_local import run_pipeline, write_report
 
     lake = tmp_path_factory.mktemp("pipeline") / "lake"
     generate(lake, scale=0.05, seed=11, files_per_source=2)

@@ -9,7 +9,8 @@ from types import ModuleType
 
 import pytest
 
-from scripts import pipeline, run_local
+from scripts.lake import pipeline
+from scripts.local_glue import runner
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 UDACITY_DATA = REPO_ROOT.parent / "shared" / "data" / "udacity-starter"
@@ -23,7 +24,7 @@ def load_job_module(job_name: str) -> ModuleType:
 
     The local awsglue runtime must be on sys.path first; tests/conftest.py puts it there.
     """
-    return run_local.load_job_module(pipeline.job(job_name))
+    return runner.load_job_module(pipeline.job(job_name))
 
 
 def copy_landing(source_root: Path, lake: Path) -> Path:

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from scripts import ddl, pipeline
 from scripts._cli.errors import CliError
+from scripts.lake import athena_ddl, pipeline
 from tests.support import REPO_ROOT, load_job_module
 
 LANDING_SCHEMAS = {
@@ -28,21 +28,22 @@ def hive_columns(schema) -> tuple[tuple[str, str], ...]:
 
 
 def test_there_is_the_database_file_and_one_ddl_file_per_table_of_the_catalog():
-    assert sorted(p.stem for p in ddl.DDL_DIR.glob("*.sql")) == sorted(
+    assert sorted(p.stem for p in athena_ddl.DDL_DIR.glob("*.sql")) == sorted(
         ["database", *(t.name for t in pipeline.CATALOG_TABLES)])
 
 
 def test_the_files_run_in_one_order_database_first_then_landing_quarantine_and_job_order():
-    assert ddl.ddl_files_in_order() == (
+    assert athena_ddl.ddl_files_in_order() == (
         "database",
         "customer_landing", "accelerometer_landing", "step_trainer_landing",
         "customer_quarantine", "accelerometer_quarantine", "step_trainer_quarantine",
         "customer_trusted", "accelerometer_trusted", "customer_curated", "step_trainer_trusted",
         "machine_learning_curated")
-    assert [ddl.parse(text).name for text in ddl.render_all("my-bucket").values()] == list(
-        ddl.ddl_files_in_order()[1:])
+    rendered = athena_ddl.render_all("my-bucket").values()
+    assert [athena_ddl.parse(text).name for text in rendered] == list(
+        athena_ddl.ddl_files_in_order()[1:])
     # the tables the jobs write come after every table their job reads
-    order = ddl.ddl_files_in_order()
+    order = athena_ddl.ddl_files_in_order()
     for job in pipeline.JOBS:
         assert all(order.index(source) < order.index(job.output) for source in job.inputs)
 
@@ -50,11 +51,14 @@ def test_the_files_run_in_one_order_database_first_then_landing_quarantine_and_j
 def test_the_database_file_creates_the_database_it_is_rendered_for():
     import sqlglot
 
-    create = sqlglot.parse_one(ddl.statement(ddl.render("database", "my-bucket", "lake_db")),
-                               read="athena")
+    create = sqlglot.parse_one(
+        athena_ddl.statement(athena_ddl.render("database", "my-bucket", "lake_db")), read="athena")
     assert (create.kind, create.this.name, create.args["exists"]) == ("DATABASE", "lake_db", True)
-    assert ddl.created_database(ddl.render("database", "my-bucket", "lake_db")) == "lake_db"
-    assert ddl.created_database(ddl.render("customer_trusted", "my-bucket", "lake_db")) is None
+    def created(name: str) -> str | None:
+        return athena_ddl.created_database(athena_ddl.render(name, "my-bucket", "lake_db"))
+
+    assert created("database") == "lake_db"
+    assert created("customer_trusted") is None
 
 
 def catalog(connection) -> dict[str, list[str]]:
@@ -74,42 +78,44 @@ def test_the_files_run_in_that_order_on_an_empty_catalog_make_the_database_and_e
     it): the rendered files, one after the other, in the order `make ddl` numbers them."""
     import duckdb
 
-    from scripts import query
+    from scripts.lake import query_engine
 
     out = tmp_path / "ddl"
-    ddl.write_rendered("my-bucket", "course", out)
+    athena_ddl.write_rendered("my-bucket", "course", out)
     connection = duckdb.connect()
     assert catalog(connection) == {}
     for path in sorted(out.iterdir()):
-        query.run_ddl(connection, tmp_path / "lake", path.read_text(), bucket="my-bucket")
+        query_engine.run_ddl(connection, tmp_path / "lake", path.read_text(), bucket="my-bucket")
     assert catalog(connection) == {"course": sorted(t.name for t in pipeline.CATALOG_TABLES)}
     for table in pipeline.CATALOG_TABLES:
         names = [row[0] for row in connection.sql(f"describe course.{table.name}").fetchall()]
-        assert names == [name.lower() for name, _ in ddl.table_definitions()[table.name].columns]
+        columns = athena_ddl.table_definitions()[table.name].columns
+        assert names == [name.lower() for name, _ in columns]
 
 
 @pytest.mark.parametrize("table", pipeline.CATALOG_TABLES, ids=lambda t: t.name)
 def test_a_table_file_run_before_the_database_file_fails(tmp_path, table):
     import duckdb
 
-    from scripts import query
+    from scripts.lake import query_engine
 
     connection = duckdb.connect()
     with pytest.raises(CliError, match="Schema with name course does not exist"):
-        query.run_ddl(connection, tmp_path, ddl.render(table.name, "my-bucket", "course"),
-                      bucket="my-bucket")
+        query_engine.run_ddl(connection, tmp_path,
+                             athena_ddl.render(table.name, "my-bucket", "course"),
+                             bucket="my-bucket")
     assert catalog(connection) == {}
 
 
 def test_the_readme_states_the_order_make_ddl_numbers_the_files_in():
     athena = (REPO_ROOT / "docs" / "athena.md").read_text()
     stated = re.findall(r"\b\d\d_\w+\.sql\b", athena)
-    assert stated == [ddl.numbered_name(name) for name in ddl.ddl_files_in_order()]
+    assert stated == [athena_ddl.numbered_name(name) for name in athena_ddl.ddl_files_in_order()]
 
 
 @pytest.mark.parametrize("table", pipeline.CATALOG_TABLES, ids=lambda t: t.name)
 def test_ddl_parses_as_athena_sql_and_names_its_table(table):
-    definition = ddl.parse(ddl.render(table.name, "my-bucket", "lake_db"))
+    definition = athena_ddl.parse(athena_ddl.render(table.name, "my-bucket", "lake_db"))
     assert definition.name == table.name
     assert definition.location == f"s3://my-bucket/{table.path}/"
     assert definition.storage == ("parquet" if table in pipeline.output_tables() else "json")
@@ -117,14 +123,14 @@ def test_ddl_parses_as_athena_sql_and_names_its_table(table):
 
 @pytest.mark.parametrize("table", pipeline.CATALOG_TABLES, ids=lambda t: t.name)
 def test_ddl_header_states_the_grain_of_the_pipeline_definition(table):
-    header = ddl.ddl_file(table.name).read_text()
+    header = athena_ddl.ddl_file(table.name).read_text()
     assert f"-- Grain: {table.grain}.\n" in header
     assert re.search(r"^-- Key: .+$", header, re.MULTILINE)
 
 
 @pytest.mark.parametrize("name", sorted(LANDING_SCHEMAS))
 def test_landing_ddl_columns_equal_the_schema_the_jobs_read(name):
-    assert ddl.table_definitions()[name].columns == hive_columns(LANDING_SCHEMAS[name])
+    assert athena_ddl.table_definitions()[name].columns == hive_columns(LANDING_SCHEMAS[name])
 
 
 @pytest.mark.parametrize("table", pipeline.landing_tables() + pipeline.QUARANTINE_TABLES,
@@ -132,7 +138,7 @@ def test_landing_ddl_columns_equal_the_schema_the_jobs_read(name):
 def test_json_tables_read_wrong_typed_values_as_null_rather_than_failing_the_query(table):
     """Without use.null.for.invalid.data, one well-formed record with a wrong-typed value
     makes Athena's queries on that column fail with HIVE_BAD_DATA."""
-    properties = re.findall(r"'([a-z.]+)' = '(\w+)'", ddl.ddl_file(table.name).read_text())
+    properties = re.findall(r"'([a-z.]+)' = '(\w+)'", athena_ddl.ddl_file(table.name).read_text())
     assert ("use.null.for.invalid.data", "true") in properties
     assert ("ignore.malformed.json", "true") in properties
 
@@ -140,20 +146,20 @@ def test_json_tables_read_wrong_typed_values_as_null_rather_than_failing_the_que
 def test_quarantine_tables_read_what_the_landing_jobs_quarantine(spark, tmp_path):
     """Every rejected record is a row of its quarantine table, with the columns of the DDL,
     locally as in Athena."""
-    from scripts import query
-    from scripts.run_local import run_pipeline
+    from scripts.lake import query_engine
+    from scripts.local_glue.runner import run_pipeline
     from scripts.sample_data.generator import generate
 
     lake = tmp_path / "lake"
     generate(lake, scale=0.02, seed=3, files_per_source=1, dirty=True)
     report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
-    connection = query.connect(lake)
-    definitions = ddl.table_definitions()
+    connection = query_engine.connect(lake)
+    definitions = athena_ddl.table_definitions()
     for table in pipeline.QUARANTINE_TABLES:
         written = spark.read.json(table.location(lake)).schema
         columns = dict(definitions[table.name].columns)
         assert sorted(columns) == sorted(written.fieldNames()), table.name
-        names, rows = query.run_query(connection, f"select * from {table.name}")
+        names, rows = query_engine.run_query(connection, f"select * from {table.name}")
         assert names == list(columns)
         assert len(rows) == report["rejected"][table.source] > 0, table.name
         assert all(isinstance(row[names.index("line_number")], int) and row[names.index("reason")]
@@ -163,7 +169,7 @@ def test_quarantine_tables_read_what_the_landing_jobs_quarantine(spark, tmp_path
 @pytest.mark.parametrize("table", pipeline.output_tables(), ids=lambda t: t.name)
 def test_zone_ddl_columns_equal_the_parquet_the_jobs_write(spark, pipeline_lake, table):
     written = spark.read.parquet(table.location(pipeline_lake)).schema
-    assert ddl.table_definitions()[table.name].columns == hive_columns(written)
+    assert athena_ddl.table_definitions()[table.name].columns == hive_columns(written)
 
 
 @pytest.mark.parametrize("table", pipeline.output_tables(), ids=lambda t: t.name)
@@ -171,11 +177,11 @@ def test_zone_ddl_columns_equal_the_catalog_entry_the_job_registered(pipeline_la
     entry = json.loads((pipeline_lake / "_catalog" / "stedi" / f"{table.name}.json").read_text())
     catalog_columns = [(c["Name"], c["Type"]) for c in entry["StorageDescriptor"]["Columns"]]
     assert catalog_columns == [(name.lower(), kind)
-                               for name, kind in ddl.table_definitions()[table.name].columns]
+                               for name, kind in athena_ddl.table_definitions()[table.name].columns]
 
 
 def test_render_fills_in_bucket_and_database():
-    rendered = ddl.render("customer_trusted", "stedi-lake-1", "analytics")
+    rendered = athena_ddl.render("customer_trusted", "stedi-lake-1", "analytics")
     assert "`analytics`.`customer_trusted`" in rendered
     assert "LOCATION 's3://stedi-lake-1/customer/trusted/'" in rendered
     assert "${" not in rendered
@@ -185,11 +191,11 @@ def test_render_fills_in_bucket_and_database():
                                               ("ok-bucket", "Bad-Name"), ("b..c", "stedi")])
 def test_render_refuses_invalid_names(bucket, database):
     with pytest.raises(CliError, match="invalid"):
-        ddl.render("customer_trusted", bucket, database)
+        athena_ddl.render("customer_trusted", bucket, database)
 
 
 def test_statement_drops_comments_and_the_semicolon():
-    text = ddl.statement(ddl.render("step_trainer_landing", "my-bucket"))
+    text = athena_ddl.statement(athena_ddl.render("step_trainer_landing", "my-bucket"))
     assert text.startswith("CREATE EXTERNAL TABLE") and not text.endswith(";")
     assert "--" not in text
 
@@ -217,7 +223,7 @@ def test_render_cli_writes_ready_to_paste_ddl_numbered_in_run_order(tmp_path):
     assert "00_database.sql first" in result.stdout.splitlines()[-1]
     for name in expected:
         table = name[3:].removesuffix(".sql")
-        assert (tmp_path / name).read_text() == ddl.render(table, "my-stedi", "course")
+        assert (tmp_path / name).read_text() == athena_ddl.render(table, "my-stedi", "course")
     assert "CREATE DATABASE IF NOT EXISTS `course`" in (tmp_path / expected[0]).read_text()
 
 

@@ -11,10 +11,11 @@ import warnings
 
 import pytest
 
-from scripts import pipeline
 from scripts.aws import iam, s3
+from scripts.aws.deploy_config import DeployConfig
 from scripts.aws.deployer_policy import deployer_policy
-from scripts.deploy import DeployConfig, role_policies
+from scripts.deploy import role_policies
+from scripts.lake import pipeline
 from tests.support import REPO_ROOT
 
 with warnings.catch_warnings():  # parliament imports the deprecated pkg_resources

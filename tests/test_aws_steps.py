@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from botocore.stub import Stubber
-
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+from botocore.stub import Stubber
 
 from scripts.aws import athena, glue, s3, waiting
 from scripts.aws.clients import CLIENT_CONFIG, AwsClients, AwsTarget
+from scripts.aws.deploy_config import (
+    EXPIRING_PREFIXES_DAYS,
+    DeployConfig,
+    conf_argument,
+    job_definition,
+    trigger_definitions,
+)
 from scripts.aws.dry_run import DryRun
-from scripts.aws.errors import (AwsCallError, JobRunFailedError, MissingCredentialsError,
-                                WaitTimeoutError, WorkflowBusyError)
-from scripts.deploy import (EXPIRING_PREFIXES_DAYS, DeployConfig, conf_argument, job_definition,
-                            trigger_definitions)
+from scripts.aws.errors import (
+    AwsCallError,
+    JobRunFailedError,
+    MissingCredentialsError,
+    WaitTimeoutError,
+    WorkflowBusyError,
+)
+from scripts.lake import pipeline
 from scripts.local_glue.glue_versions import GLUE_VERSIONS
-from scripts import pipeline
 
 ROLE = "arn:aws:iam::123456789012:role/stedi"
 KEY_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/stedi-lakehouse/stedi/device-id-key"
@@ -309,7 +318,7 @@ def test_only_the_ml_job_is_told_where_the_device_key_is_and_it_must_be_told():
 
 
 def test_billed_dpu_hours_count_a_minute_at_least_per_run():
-    from scripts.deploy import dpu_hours
+    from scripts.aws.deploy_config import dpu_hours
 
     config = DeployConfig("stedi-demo", job_workers=(("machine_learning_curated", 10),))
     seconds = {"customer_landing_to_trusted": 30, "machine_learning_curated": 360}

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from awsglue._local_versions import current_runtime
-from scripts import pipeline
+
 from scripts.dev import bench
+from scripts.lake import pipeline
 from scripts.sample_data.generator import generate
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,16 +18,31 @@ from moto import settings as moto_settings
 from moto.athena.responses import AthenaResponse
 from moto.glue.models import FakeJobRun
 
-from scripts import ddl, destroy, erasure, forget, pipeline
 from scripts import deploy as deploy_tool
+from scripts import destroy, forget
 from scripts.aws.clients import AwsClients
-from scripts.deploy import DEFAULT_ROLE, SCRIPTS_PREFIX, DeployConfig, trigger_definitions
-from scripts.sample_data.generator import generate
-from scripts.dev.moto_server import (evaluate_bucket_policies_as_for_tls_requests,
-                                     run_workflows_as_glue_does)
-from tests.moto_server import (ACCOUNT, ISOLATED_AWS_ENVIRONMENT, REGION, TEST_CREDENTIALS,
-                               FlakyProxy, relative_files)
+from scripts.aws.deploy_config import (
+    DEFAULT_ROLE,
+    SCRIPTS_PREFIX,
+    DeployConfig,
+    trigger_definitions,
+)
+from scripts.dev.moto_server import (
+    evaluate_bucket_policies_as_for_tls_requests,
+    run_workflows_as_glue_does,
+)
+from scripts.erasure import landing_records
+from scripts.lake import athena_ddl, pipeline
 from scripts.local_glue.glue_versions import glue_runtime
+from scripts.sample_data.generator import generate
+from tests.moto_server import (
+    ACCOUNT,
+    ISOLATED_AWS_ENVIRONMENT,
+    REGION,
+    TEST_CREDENTIALS,
+    FlakyProxy,
+    relative_files,
+)
 from tests.support import REPO_ROOT, load_job_module
 
 BUCKET = "stedi-demo"
@@ -169,9 +184,10 @@ def test_workflow_triggers_chain_the_jobs_in_dependency_order(aws, deployed):
 def test_athena_ran_the_rendered_ddl_of_all_eleven_tables(aws, deployed):
     queries = aws.athena_queries()
     for table in pipeline.CATALOG_TABLES:
-        assert ddl.statement(ddl.render(table.name, BUCKET, "stedi")) in queries
-    # athena_ddl/database.sql, then the tables, in ddl.ddl_files_in_order()
-    statements = [ddl.statement(text) for _, text in ddl.render_in_order(BUCKET, "stedi")]
+        assert athena_ddl.statement(athena_ddl.render(table.name, BUCKET, "stedi")) in queries
+    # athena_ddl/database.sql, then the tables, in athena_ddl.ddl_files_in_order()
+    statements = [athena_ddl.statement(text)
+                  for _, text in athena_ddl.render_in_order(BUCKET, "stedi")]
     assert statements[0].startswith("CREATE DATABASE IF NOT EXISTS `stedi`")
     assert [q for q in queries if q in statements] == statements
 
@@ -584,8 +600,8 @@ def test_forget_on_aws_edits_the_landing_objects_and_runs_the_workflow_again(aws
     assert deploy(aws, landing, "--create-role").returncode == 0
     customers = (landing / "customer" / "landing")
     email = json.loads(sorted(customers.glob("*.json"))[0].read_text().splitlines()[0])["email"]
-    serials, _ = erasure.customer_serials([p.read_bytes() for p in customers.glob("*.json")],
-                                          email)
+    serials, _ = landing_records.customer_serials(
+        [p.read_bytes() for p in customers.glob("*.json")], email)
 
     result = aws.run_cli("scripts.forget", "--bucket", BUCKET, "--email", email)
 
@@ -594,7 +610,7 @@ def test_forget_on_aws_edits_the_landing_objects_and_runs_the_workflow_again(aws
     for table in pipeline.landing_tables():
         for name in relative_files(landing / table.path):
             lines = (landing / table.path / name).read_bytes().splitlines(keepends=True)
-            kept = b"".join(line for line in lines if not erasure.belongs(
+            kept = b"".join(line for line in lines if not landing_records.belongs(
                 line.decode().strip(), table.source, email, frozenset(serials)))
             stored = s3.get_object(Bucket=BUCKET, Key=f"{table.path}/{name}")["Body"].read()
             assert stored == kept, name
@@ -722,12 +738,12 @@ def test_every_s3_call_of_deploy_forget_and_destroy_expects_the_callers_account(
 
 def test_an_analyst_with_ssm_read_access_reads_the_device_key_and_others_do_not(aws, deployed,
                                                                               monkeypatch):
-    """What the README's privacy section says of the key's readers, as far as moto shows it: the
-    parameter is a SecureString under the AWS managed key aws/ssm (deploy names no key), so
-    SSM's read permission is the only gate. A principal deploy never named, with the actions of
-    AWS's AmazonSSMReadOnlyAccess (ssm:Get* on *), reads the key; one with S3 only does not.
-    (moto evaluates no KMS key policy; that aws/ssm lets every principal of the account
-    decrypt is AWS's documentation, not this test.)"""
+    """What docs/privacy.md, "Who can read the key on AWS, exactly" says of the key's readers,
+    as far as moto shows it: the parameter is a SecureString under the AWS managed key aws/ssm
+    (deploy names no key), so SSM's read permission is the only gate. A principal deploy never
+    named, with the actions of AWS's AmazonSSMReadOnlyAccess (ssm:Get* on *), reads the key;
+    one with S3 only does not. (moto evaluates no KMS key policy; that aws/ssm lets every
+    principal of the account decrypt is AWS's documentation, not this test.)"""
     assert aws.client("ssm").describe_parameters()["Parameters"][0]["KeyId"] == "alias/aws/ssm"
     iam, keys = aws.client("iam"), {}
     for user, actions in {"analyst": ["ssm:Describe*", "ssm:Get*", "ssm:List*"],

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from scripts import pipeline
+from scripts.lake import pipeline
 from tests.support import REPO_ROOT
 from tests.test_pipeline import UDACITY_EXPECTED, UDACITY_LANDING
 

@@ -19,7 +19,7 @@ KEY = bytes(range(32))
 NAME = "/stedi-lakehouse/stedi/device-id-key"  # deploy's name (scripts/aws/ssm.py)
 ARN = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{NAME}"
 BUCKET = "stedi-keys"
-HOW_TO = '(README, "The device-id key")'
+HOW_TO = '(docs/glue-studio.md, "The device-id key")'
 
 
 @pytest.fixture

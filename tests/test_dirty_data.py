@@ -1,5 +1,5 @@
 """The pipeline on dirty exports: the Spark landing reader against the independent Python
-reference (scripts/landing_python.py), record for record, and the zones against DuckDB."""
+reference (scripts/reference/landing_python.py), record for record, and the zones against DuckDB."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scripts import pipeline
+from scripts.lake import pipeline
+from scripts.local_glue.runner import load_job_module, run_pipeline
 from scripts.reference import landing_python, zones_duckdb
 from scripts.sample_data.generator import generate
-from scripts.run_local import load_job_module, run_pipeline
 from tests.support import reference_rows
 from tests.test_pipeline import output_rows
 

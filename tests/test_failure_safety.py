@@ -1,15 +1,17 @@
 """What a job that fails half-way leaves behind: its zone is marked incomplete until a run
-finishes it, and no later job reads a half-written zone (the guarantee README describes)."""
+finishes it, and no later job reads a half-written zone (the guarantee docs/zones.md, "Re-runs
+and failures" describes)."""
 
 from __future__ import annotations
 
 import pytest
 from awsglue.data_sink import DataSink
 
-from scripts import pipeline, run_local
 from scripts._cli.errors import CliError
+from scripts.lake import pipeline
+from scripts.local_glue import runner
+from scripts.local_glue.runner import run_pipeline
 from scripts.sample_data.generator import generate
-from scripts.run_local import run_pipeline
 from tests.test_pipeline import output_rows
 
 ACCELEROMETER_JOB = pipeline.job("accelerometer_landing_to_trusted")
@@ -71,11 +73,11 @@ def test_a_failing_job_keeps_its_traceback_and_names_it_in_one_line(spark, tmp_p
     edited_root = tmp_path / "edited"
     script = edited_root / job.script
     script.parent.mkdir(parents=True)
-    lines = (run_local.REPO_ROOT / job.script).read_text().splitlines()
+    lines = (runner.REPO_ROOT / job.script).read_text().splitlines()
     at = lines.index("def transform(customer_landing: DataFrame) -> DataFrame:") + 2
     lines.insert(at, "    undefined_name_in_an_edit")
     script.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(run_local, "REPO_ROOT", edited_root)
+    monkeypatch.setattr(runner, "REPO_ROOT", edited_root)
     lake = tmp_path / "lake"
     generate(lake, scale=0.02, seed=9, files_per_source=1)
 

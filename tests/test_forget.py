@@ -12,7 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scripts import erasure, forget, local_key, pipeline, run_local
+from scripts import forget, run_local
+from scripts.erasure import forgetting, landing_records, local_lake
+from scripts.lake import local_device_key, pipeline
+from scripts.local_glue import runner
 from scripts.reference import landing_python, zones_duckdb
 from scripts.sample_data.generator import generate
 from tests.support import UDACITY_DATA, copy_landing, needs_udacity_data, reference_rows
@@ -26,6 +29,48 @@ def customer_line(email: str, serial: str, **fields) -> str:
                        "birthDay": "1990-01-01",
                        "serialNumber": serial, "registrationDate": 1, "lastUpdateDate": 1,
                        "shareWithResearchAsOfDate": 1, **fields})
+
+
+# --- the erasure reads landing files as the jobs do, by its own code ----------------------------
+
+@pytest.mark.parametrize(("text", "source"), [
+    ('{"user": "a@b.c", "timestamp": 1, "x": NaN}', "accelerometer"),  # not a finite double
+    ('{"user": "a@b.c", "timestamp": 1, "x": 1e400}', "accelerometer"),
+    ('{"user": "a@b.c", "timestamp": "12", "x": "-0"}', "accelerometer"),  # numbers as strings
+    ('{"user": "a@b.c", "timestamp": 1, "x": true}', "accelerometer"),
+    ('{"user": "a@b.c", "timestamp": 1.5}', "accelerometer"),  # no integer
+    ('{"user": "a@b.c", "timestamp": 9223372036854775808}', "accelerometer"),  # 2^63
+    ('{"user": "a@b.c", "Timestamp": 1, "timestamp": 2}', "accelerometer"),  # names by case
+    ('{"user": "a@b.c", "timestamp": 1, "timestamp": 2}', "accelerometer"),  # the same name
+    ('{"user": null, "timestamp": 1}', "accelerometer"),  # a key field null
+    ('{"timestamp": 1}', "accelerometer"),  # a key field missing
+    ('{"email": {"nested": 1}, "registrationDate": 1}', "customer"),  # an object as a string
+    ('{"sensorReadingTime": 1, "serialNumber": "s", "distanceFromObject": 2147483648}',
+     "step_trainer"),  # 2^31
+    ('[{"user": "a@b.c", "timestamp": 1}]', "accelerometer"),  # an array, not an object
+    ('{"user": "a@b.c", "timestamp": 1', "accelerometer"),  # truncated
+])
+def test_the_erasures_verdict_on_a_record_is_the_references(text, source):
+    reason, _ = landing_python.check_fragment(text, source)
+    assert landing_records.is_quarantined(text, source) is (reason is not None)
+
+
+def test_the_erasure_splits_and_judges_every_record_of_a_dirty_lake_as_the_reference(tmp_path):
+    """Two readings of the same rules (docs/design.md, "Bad input"): the erasure's own, and the
+    reference the pipeline is tested against, record for record on every defect the
+    generator makes."""
+    generate(tmp_path, scale=0.05, seed=11, files_per_source=2, dirty=True)
+    for source in pipeline.SOURCES:
+        records = landing_python.read_source(tmp_path, source)
+        assert any(record.reason for record in records)
+        by_file = {}
+        for record in records:
+            by_file.setdefault(record.source_file, []).append(record)
+        for name, expected in by_file.items():
+            data = (tmp_path / source / "landing" / name).read_bytes()
+            assert list(landing_records.record_texts(data)) == [r.text for r in expected]
+        assert [landing_records.is_quarantined(r.text, source) for r in records] == [
+            r.reason is not None for r in records]
 
 
 # --- which records are the customer's ----------------------------------------------------------
@@ -47,13 +92,13 @@ def customer_line(email: str, serial: str, **fields) -> str:
     ('{"sensorReadingTime": "soon", "serialNumber": "s1"', "step_trainer", True),
 ])
 def test_a_record_is_the_customers_by_its_identity_field_or_its_text(text, source, theirs):
-    assert erasure.belongs(text, source, ANA, frozenset({"s1"})) is theirs
+    assert landing_records.belongs(text, source, ANA, frozenset({"s1"})) is theirs
 
 
 def test_a_serial_number_another_customer_names_too_is_shared():
     files = [f"{customer_line(ANA, 's1')}\n{customer_line(ANA, 's2')}\n".encode(),
              f"{customer_line(BO, 's2')}\n{{\"email\": 1, \"serialNumber\": \"s3\"\n".encode()]
-    assert erasure.customer_serials(files, ANA) == ({"s1"}, {"s2"})
+    assert landing_records.customer_serials(files, ANA) == ({"s1"}, {"s2"})
 
 
 def test_other_lines_stay_byte_for_byte_and_a_mixed_line_keeps_the_others_records():
@@ -63,21 +108,21 @@ def test_other_lines_stay_byte_for_byte_and_a_mixed_line_keeps_the_others_record
             f"  {bo} ,{customer_line(ANA, 's1')},\r\n"
             "garbage ana@example.com\r\n"
             f"{bo}").encode()
-    removal = erasure.without_customer(data, "customer", ANA, frozenset({"s1"}))
+    removal = landing_records.without_customer(data, "customer", ANA, frozenset({"s1"}))
     assert (removal.removed, removal.quarantined, removal.split_lines) == (2, 0, 1)
     assert removal.data == (f"{bo}\r\n{bo}\n" "garbage ana@example.com\r\n" f"{bo}").encode()
 
 
 def test_a_file_of_nobody_else_becomes_empty():
     data = f"{customer_line(ANA, 's1')}\n{customer_line(ANA, 's1')}\n".encode()
-    assert erasure.without_customer(data, "customer", ANA, frozenset()).data == b""
+    assert landing_records.without_customer(data, "customer", ANA, frozenset()).data == b""
 
 
 @pytest.mark.parametrize("text", ["nope", "ana@", "@example.com", "a b@example.com",
                                   'a"@example.com', "ana@example"])
 def test_a_malformed_email_is_refused(text):
-    with pytest.raises(erasure.InvalidEmailError):
-        erasure.checked_email(text)
+    with pytest.raises(landing_records.InvalidEmailError):
+        landing_records.checked_email(text)
 
 
 # --- property: forget never touches another customer's records ---------------------------------
@@ -139,12 +184,12 @@ def test_forget_removes_exactly_the_customers_records_and_keeps_every_other_byte
         texts = [separator.join(text for _, text in records) for records, separator in lines]
         data = (end.join(texts) + (end if final_newline and texts else "")).encode()
 
-        removal = erasure.without_customer(data, source, email, serials)
+        removal = landing_records.without_customer(data, source, email, serials)
 
         records = [record for records, _ in lines for record in records]
         gone = [text for owner, text in records if expected_gone(owner, text, targets)]
         kept = [text for owner, text in records if not expected_gone(owner, text, targets)]
-        assert Counter(erasure.record_texts(removal.data)) == Counter(kept)
+        assert Counter(landing_records.record_texts(removal.data)) == Counter(kept)
         assert removal.removed == len(gone)
         # Every line with nothing of the target's is still there, byte for byte, in order.
         untouched = [physical for physical, (records, _) in zip(data.split(b"\n"), lines)
@@ -159,13 +204,13 @@ def test_a_cut_off_record_running_into_the_next_is_removed_whole():
     """Nothing parts a cut-off record from the object after it (no closing brace): the jobs
     quarantine the two as one record, and forget removes it if it names the customer."""
     line = '{"user": "ana@example.com", "timestamp": 1, "x{"user": "bo@example.com"}'
-    removal = erasure.without_customer(line.encode(), "accelerometer", ANA, frozenset())
+    removal = landing_records.without_customer(line.encode(), "accelerometer", ANA, frozenset())
     assert (removal.removed, removal.data) == (1, b"")
 
 
 def test_own_and_shared_serial_numbers_are_apart():
     files = [f"{customer_line(ANA, 's1')}\n{customer_line(BO, 's1')}\n".encode()]
-    own, shared = erasure.customer_serials(files, ANA)
+    own, shared = landing_records.customer_serials(files, ANA)
     assert (own, shared) == (set(), {"s1"})
 
 
@@ -173,18 +218,17 @@ def test_own_and_shared_serial_numbers_are_apart():
 
 def run_in_process(spark):
     """The local runner's work, on the test session: what forget's default runs in a process."""
-    def runner(lake: Path, arguments: list[str]) -> None:
+    def run_jobs(lake: Path, arguments: list[str]) -> None:
         args = run_local.parse_arguments(["--lake", str(lake), *arguments])
         options = pipeline.job_options(args.database, args.consent_mode, args.ml_match)
-        report = run_local.run_pipeline(lake, pipeline.JOBS, options, spark,
-                                        args.device_key_file)
-        run_local.write_report(report, lake, None)
-    return runner
+        report = runner.run_pipeline(lake, pipeline.JOBS, options, spark, args.device_key_file)
+        runner.write_report(report, lake, None)
+    return run_jobs
 
 
-def open_lake(lake: Path, spark) -> forget.LocalLake:
-    return forget.LocalLake(lake, pipeline.DEFAULT_DATABASE, local_key.default_key_file(),
-                            run_in_process(spark))
+def open_lake(lake: Path, spark) -> local_lake.LocalLake:
+    return local_lake.LocalLake(lake, pipeline.DEFAULT_DATABASE,
+                                local_device_key.default_key_file(), run_in_process(spark))
 
 
 def records_by_source(lake: Path) -> dict[str, Counter]:
@@ -211,7 +255,7 @@ def dirty_run(spark, tmp_path_factory):
 def serials_of(lake: Path, email: str) -> tuple[set[str], set[str]]:
     """(the customer's own serial numbers, those shared with other customers)."""
     customers = [r.text.encode() for r in landing_python.read_source(lake, "customer")]
-    return erasure.customer_serials(customers, email)
+    return landing_records.customer_serials(customers, email)
 
 
 def consenting_with(lake: Path, quarantined: bool, shared: bool = False) -> str:
@@ -241,14 +285,15 @@ def test_forget_on_dirty_data_equals_a_run_without_the_customer(spark, dirty_run
         if any(json.dumps(serial) in r.text for serial in shared_serials))
     before = records_by_source(lake)
 
-    record = forget.forget(open_lake(lake, spark), email)
+    record = forgetting.forget(open_lake(lake, spark), email)
 
     after = records_by_source(lake)
     for source in pipeline.SOURCES:
         gone = before[source] - after[source]
         assert not after[source] - before[source], source  # nothing new, nothing altered
-        assert all(erasure.belongs(text, source, email, frozenset(own_serials)) for text in gone)
-        assert not any(erasure.belongs(text, source, email, frozenset(own_serials))
+        assert all(landing_records.belongs(text, source, email, frozenset(own_serials))
+                   for text in gone)
+        assert not any(landing_records.belongs(text, source, email, frozenset(own_serials))
                        for text in after[source])
         assert record["landing_records_removed"][source] == sum(gone.values())
     assert record["serial_numbers_removed"] == len(own_serials)
@@ -268,9 +313,9 @@ def test_forget_on_dirty_data_equals_a_run_without_the_customer(spark, dirty_run
     assert record["text_files_mentioning"] == 0
     text = json.dumps(record)
     assert email not in text and not any(serial in text for serial in own_serials)
-    assert not list((lake / forget.PENDING).glob("*"))
+    assert not list((lake / forgetting.PENDING).glob("*"))
     capsys.readouterr()
-    forget.forget(open_lake(lake, spark), email)
+    forgetting.forget(open_lake(lake, spark), email)
     assert "nothing to forget" in capsys.readouterr().out
 
 
@@ -283,9 +328,9 @@ def test_an_interrupted_forget_finishes_on_the_next_run(spark, dirty_run, tmp_pa
     for name in ("straight", "interrupted"):
         lakes[name] = tmp_path / name
         shutil.copytree(dirty_run, lakes[name])
-    straight = forget.forget(open_lake(lakes["straight"], spark), email)
+    straight = forgetting.forget(open_lake(lakes["straight"], spark), email)
 
-    replace = forget.LocalLake.replace
+    replace = local_lake.LocalLake.replace
     landing_files_written = []
 
     def fail_on_second_landing_file(self, key, data):
@@ -295,19 +340,19 @@ def test_an_interrupted_forget_finishes_on_the_next_run(spark, dirty_run, tmp_pa
                 raise OSError("No space left on device")
         replace(self, key, data)
 
-    monkeypatch.setattr(forget.LocalLake, "replace", fail_on_second_landing_file)
+    monkeypatch.setattr(local_lake.LocalLake, "replace", fail_on_second_landing_file)
     with pytest.raises(OSError):
-        forget.forget(open_lake(lakes["interrupted"], spark), email)
+        forgetting.forget(open_lake(lakes["interrupted"], spark), email)
     first, second = landing_files_written  # the first replaced, the second not
     assert (lakes["interrupted"] / first).read_bytes() != (dirty_run / first).read_bytes()
     assert (lakes["interrupted"] / second).read_bytes() == (dirty_run / second).read_bytes()
-    monkeypatch.setattr(forget.LocalLake, "replace", replace)
-    monkeypatch.setattr(forget.LocalLake, "run_jobs", lambda self: (_ for _ in ()).throw(
+    monkeypatch.setattr(local_lake.LocalLake, "replace", replace)
+    monkeypatch.setattr(local_lake.LocalLake, "run_jobs", lambda self: (_ for _ in ()).throw(
         forget.CliError("the jobs failed")))
     with pytest.raises(forget.CliError):
-        forget.forget(open_lake(lakes["interrupted"], spark), email)
+        forgetting.forget(open_lake(lakes["interrupted"], spark), email)
     monkeypatch.undo()
-    finished = forget.forget(open_lake(lakes["interrupted"], spark), email)
+    finished = forgetting.forget(open_lake(lakes["interrupted"], spark), email)
 
     assert records_by_source(lakes["interrupted"]) == records_by_source(lakes["straight"])
     assert output_rows(lakes["interrupted"]) == output_rows(lakes["straight"])
@@ -352,7 +397,7 @@ def test_forget_on_udacity_data_leaves_no_trace_and_equals_a_run_without_the_cus
     run_in_process(spark)(lake, [])
     # The second curated customer in email order (the acceptance check uses another one).
     email = sorted(row[1] for row in output_rows(lake)["customer_curated"])[1]
-    serials, _ = erasure.customer_serials(
+    serials, _ = landing_records.customer_serials(
         [p.read_bytes() for p in (lake / "customer" / "landing").glob("*.json")], email)
     original = {p.relative_to(lake): p.read_bytes().splitlines(keepends=True)
                 for p in lake.glob("*/landing/*.json")}
@@ -363,7 +408,8 @@ def test_forget_on_udacity_data_leaves_no_trace_and_equals_a_run_without_the_cus
     for path, lines in original.items():
         source = path.parts[0]
         kept = [line for line in lines
-                if not erasure.belongs(line.decode().strip(), source, email, frozenset(serials))]
+                if not landing_records.belongs(line.decode().strip(), source, email,
+                                               frozenset(serials))]
         assert (lake / path).read_bytes() == b"".join(kept), path
         removed[source] += len(lines) - len(kept)
     assert serials and all(removed[source] > 0 for source in pipeline.SOURCES)

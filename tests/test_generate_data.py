@@ -17,11 +17,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from scripts import pipeline
-from scripts.sample_data.generator import (LandingExistsError, generate, landing_folder,
-                                           manifest_path)
-from scripts.reference.zones_duckdb import LANDING_COLUMNS, compute_zones, zone_counts
+from scripts.lake import pipeline
 from scripts.reference.landing_python import Record, read_source, summarize
+from scripts.reference.zones_duckdb import LANDING_COLUMNS, compute_zones, zone_counts
+from scripts.sample_data.generator import (
+    LandingExistsError,
+    generate,
+    landing_folder,
+    manifest_path,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_SCALE = 0.05

@@ -10,10 +10,10 @@ from chispa import assert_df_equality
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
 from glue_jobs.shared import job_plumbing
-from scripts import local_key, pipeline
+from scripts.dev.glue_scripts import render_script, shared_blocks
+from scripts.lake import local_device_key, pipeline
 from scripts.reference import landing_python, zones_duckdb
 from scripts.sample_data.generator import generate
-from scripts.dev.glue_scripts import render_script, shared_blocks
 from tests.support import REPO_ROOT, load_job_module
 
 pytestmark = pytest.mark.every_glue_version
@@ -211,7 +211,7 @@ def test_machine_learning_curated_equals_the_reference_on_a_fleet_with_shared_se
     own upstream zones, are the DuckDB reference's, row for row, for both ml_match."""
     lake = tmp_path / "lake"
     generate(lake, scale=0.3, seed=5, files_per_source=2, dirty=True, fleet_clocks=30)
-    key = local_key.key_of(local_key.default_key_file())
+    key = local_device_key.key_of(local_device_key.default_key_file())
     reference = zones_duckdb.compute_zones(lake, ml_match=ml_match, device_key=key,
                                            accepted_rows=landing_python.accepted_rows(lake))
     # The reference's zones with all their columns (customer_curated has the customer's).
@@ -262,7 +262,7 @@ def test_device_key_that_is_not_32_bytes_of_hex_is_refused_without_echoing_it(tm
         ML_JOB.read_device_key(f"file:{key_file}")
     assert str(raised.value) == (f"device key file {key_file} does not hold a key of 32 bytes "
                                  "in hexadecimal: put one there, made with openssl rand -hex 32 "
-                                 '(README, "The device-id key")')
+                                 '(docs/glue-studio.md, "The device-id key")')
 
 
 def test_device_key_file_that_does_not_exist_names_the_command_that_makes_it(tmp_path):
@@ -275,7 +275,8 @@ def test_device_key_file_that_does_not_exist_names_the_command_that_makes_it(tmp
 
 MISSING_KEY = ('--device_key is missing: add the job parameter --device_key ssm:<parameter ARN> '
                '(or s3://<bucket>/<object>; locally file:<path>, which python -m '
-               'scripts.local_key prints); README, "The device-id key" shows how to make the key')
+               'scripts.local_key prints); docs/glue-studio.md, "The device-id key" shows how '
+               'to make the key')
 
 
 @pytest.mark.parametrize("argv", [
@@ -315,7 +316,7 @@ def test_device_key_locator_must_name_an_ssm_parameter_an_s3_object_or_a_file(lo
     """Refused before any AWS call, in one line naming what to pass; never echoing a key."""
     with pytest.raises(ML_JOB.DeviceKeyError) as raised:
         ML_JOB.read_device_key(locator)
-    assert str(raised.value) == f'{refusal} (README, "The device-id key")'
+    assert str(raised.value) == f'{refusal} (docs/glue-studio.md, "The device-id key")'
 
 
 # --- what every script shares --------------------------------------------------------------------

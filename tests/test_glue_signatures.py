@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FunctionType, ModuleType
 
-import pytest
-
 import awsglue
+import pytest
 
 pytestmark = pytest.mark.every_glue_version
 

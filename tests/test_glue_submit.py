@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from glue_jobs.shared import device_key, job_plumbing
-from scripts import glue_submit, local_key, pipeline
-from scripts.run_local import run_pipeline
+from scripts import glue_submit
+from scripts.lake import local_device_key, pipeline
+from scripts.local_glue.runner import run_pipeline
 from scripts.sample_data.generator import generate
 from tests.support import REPO_ROOT
 
@@ -62,7 +63,7 @@ def typed_locally(command: list[str], lake: Path, key_file: Path) -> list[str]:
     """The page's command as typed on this machine: the local lake where Glue has the
     bucket, a local key file where Glue has the SSM parameter, this test's Python."""
     words = [str(lake) if word == LAKE_PLACEHOLDER
-             else local_key.key_locator(key_file) if word.startswith(SSM_ARN_PREFIX)
+             else local_device_key.key_locator(key_file) if word.startswith(SSM_ARN_PREFIX)
              else word for word in command[len(COMMAND):]]
     return [sys.executable, "-m", "scripts.glue_submit", *words]
 
@@ -103,7 +104,7 @@ def submitted(spark, tmp_path_factory):
     order on one (machine_learning_curated first without its key), the runner on the other."""
     root = tmp_path_factory.mktemp("glue_submit")
     key_file = root / "keys" / "device-id.key"
-    local_key.ensure_key_file(key_file)
+    local_device_key.ensure_key_file(key_file)
     lakes = {}
     for name in ("submitted", "runner"):
         lakes[name] = root / name
@@ -164,8 +165,9 @@ def test_machine_learning_curated_without_its_key_is_one_line_naming_the_fix(sub
     assert keyless.stderr == (
         "error: job machine_learning_curated failed: --device_key is missing: add the job "
         "parameter --device_key ssm:<parameter ARN> (or s3://<bucket>/<object>; locally "
-        "file:<path>, which python -m scripts.local_key prints); README, \"The device-id key\" "
-        f"shows how to make the key (traceback: {traceback}; Spark log: "
+        "file:<path>, which python -m scripts.local_key prints); docs/glue-studio.md, "
+        "\"The device-id key\" shows how to make the key"
+        f" (traceback: {traceback}; Spark log: "
         f"{lakes['submitted'] / '_logs' / 'spark.log'})\n")
     assert not traceback.exists()  # the run with the key, after it, removed it
 

@@ -9,11 +9,11 @@ import sys
 
 import pyspark
 import pytest
+from awsglue._local_versions import current_runtime
 from pyspark.sql.functions import col
 
-from awsglue._local_versions import current_runtime
-from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, GLUE_RUNTIMES
 from glue_jobs.shared import landing_reader
+from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, GLUE_RUNTIMES
 from scripts.reference import landing_python
 from tests.support import REPO_ROOT
 from tests.test_landing_reader import DIRTY_EXPORT, KEYS, SCHEMA, write

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from awsglue._local_versions import current_runtime
+
 from scripts.local_glue import java_runtime
 from scripts.local_glue.glue_versions import GLUE_RUNTIMES, glue_runtime
 from tests.support import REPO_ROOT, path_without

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from scripts import pipeline
+from scripts.lake import pipeline
 from scripts.local_glue import class_archive
 from scripts.local_glue.class_archive import can_write_archive, java_executable
-from scripts.sample_data.generator import generate
+from scripts.local_glue.glue_process import landing_bytes
 from scripts.local_glue.session import CLASS_ARCHIVE, java_options
-from scripts.run_local import landing_bytes
+from scripts.sample_data.generator import generate
 
 
 def jvm_arguments(spark) -> list[str]:

@@ -10,6 +10,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from awsglue._local_versions import current_runtime
+from awsglue.context import GlueContext
+from awsglue.dynamicframe import DynamicFrame
+from awsglue.job import Job
+from awsglue.local_errors import LocalCatalogRootError, LocalS3PathError, LocalUnsupportedError
+from awsglue.utils import GlueArgumentError, getResolvedOptions
 from chispa import assert_df_equality
 from pyspark.sql.types import (
     ArrayType,
@@ -23,13 +29,6 @@ from pyspark.sql.types import (
     StructType,
     TimestampType,
 )
-
-from awsglue.context import GlueContext
-from awsglue.dynamicframe import DynamicFrame
-from awsglue.job import Job
-from awsglue.local_errors import LocalCatalogRootError, LocalS3PathError, LocalUnsupportedError
-from awsglue._local_versions import current_runtime
-from awsglue.utils import GlueArgumentError, getResolvedOptions
 
 CUSTOMER_SCHEMA = StructType(
     [

@@ -11,12 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from scripts import ddl, pipeline, query
+from scripts.lake import athena_ddl, pipeline, query_engine
+from scripts.local_glue.runner import run_pipeline
 from scripts.reference import zones_duckdb
 from scripts.sample_data.generator import generate
-from scripts.run_local import run_pipeline
-from tests.support import (REPO_ROOT, UDACITY_DATA, copy_landing, needs_udacity_data,
-                           reference_rows)
+from tests.support import REPO_ROOT, UDACITY_DATA, copy_landing, needs_udacity_data, reference_rows
 
 OPTION_COMBINATIONS = [(c, m) for c in pipeline.CONSENT_MODES for m in pipeline.ML_MATCHES]
 
@@ -89,8 +88,8 @@ def test_udacity_counts_match_the_design(spark, udacity_lake, consent_mode, ml_m
     expected = {**UDACITY_LANDING, **UDACITY_EXPECTED[(consent_mode, ml_match)]}
     assert report["tables"] == expected
     assert report["rejected"] == {"customer": 0, "accelerometer": 0, "step_trainer": 0}
-    athena_style = query.connect(udacity_lake)
-    assert {name: query.run_query(athena_style, f"select count(*) from {name}")[1][0][0]
+    athena_style = query_engine.connect(udacity_lake)
+    assert {name: query_engine.run_query(athena_style, f"select count(*) from {name}")[1][0][0]
             for name in expected} == expected
 
 
@@ -113,14 +112,14 @@ def test_zones_left_empty_are_tables_of_0_rows_with_their_columns(spark, tmp_pat
     report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
     outputs = pipeline.output_tables()
     assert {t.name: report["tables"][t.name] for t in outputs} == {t.name: 0 for t in outputs}
-    athena_style = query.connect(lake)
-    definitions = ddl.table_definitions()
+    athena_style = query_engine.connect(lake)
+    definitions = athena_ddl.table_definitions()
     for table in outputs:
         assert not list(Path(table.location(lake)).glob("*.parquet")), table.name
         columns = [(name.lower(), kind) for name, kind in definitions[table.name].columns]
         catalog = json.loads((lake / "_catalog" / "stedi" / f"{table.name}.json").read_text())
         assert [(c["Name"], c["Type"]) for c in catalog["StorageDescriptor"]["Columns"]] == columns
-        names, rows = query.run_query(athena_style, f"select * from {table.name}")
+        names, rows = query_engine.run_query(athena_style, f"select * from {table.name}")
         assert (names, rows) == ([name for name, _ in columns], [])
 
 

@@ -19,27 +19,28 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from scripts import check, pipeline, query
+from scripts import check, query
 from scripts._cli.errors import CliError
+from scripts.lake import pipeline, query_engine
 from tests.support import REPO_ROOT
 
 
 def scalar(lake, sql: str):
-    _, [(value,)] = query.run_query(query.connect(lake), sql)
+    _, [(value,)] = query_engine.run_query(query_engine.connect(lake), sql)
     return value
 
 
 def test_every_table_counts_what_the_run_report_says(pipeline_lake):
     report = json.loads((pipeline_lake / "_reports" / "latest.json").read_text())
-    connection = query.connect(pipeline_lake)
-    counts = {t.name: query.run_query(connection, f"select count(*) from {t.name}")[1][0][0]
+    connection = query_engine.connect(pipeline_lake)
+    counts = {t.name: query_engine.run_query(connection, f"select count(*) from {t.name}")[1][0][0]
               for t in pipeline.TABLES}
     assert counts == report["tables"]
     assert report["rejected"] == {"customer": 0, "accelerometer": 0, "step_trainer": 0}
 
 
 def test_tables_have_athena_lowercase_columns_in_ddl_order(pipeline_lake):
-    columns, _ = query.run_query(query.connect(pipeline_lake),
+    columns, _ = query_engine.run_query(query_engine.connect(pipeline_lake),
                                  "select * from machine_learning_curated limit 1")
     assert columns == ["sensorreadingtime", "deviceid", "distancefromobject", "x", "y", "z"]
 
@@ -63,7 +64,7 @@ def test_a_malformed_landing_line_is_a_row_of_nulls_as_in_athena(tmp_path):
     folder.mkdir(parents=True)
     (folder / "part.json").write_text('{"user": "a@x", "timestamp": 5, "x": 1, "y": 2, "z": 3}\n'
                                       '{"user": "b@x", "timest\n')
-    columns, rows = query.run_query(query.connect(tmp_path),
+    columns, rows = query_engine.run_query(query_engine.connect(tmp_path),
                                     'select user, "timestamp", x from accelerometer_landing')
     assert columns == ["user", "timestamp", "x"]
     assert sorted(rows, key=repr) == [("a@x", 5, 1.0), (None, None, None)]
@@ -71,7 +72,8 @@ def test_a_malformed_landing_line_is_a_row_of_nulls_as_in_athena(tmp_path):
 
 def test_a_broken_query_is_a_cli_error(pipeline_lake):
     with pytest.raises(CliError, match="query failed: .*no_such_column"):
-        query.run_query(query.connect(pipeline_lake), "select no_such_column from customer_trusted")
+        query_engine.run_query(query_engine.connect(pipeline_lake),
+                               "select no_such_column from customer_trusted")
 
 
 def test_render_formats(pipeline_lake):
@@ -133,11 +135,11 @@ def test_a_landing_table_in_athena_counts_what_its_landing_job_accounted_for():
 
 
 def test_unnamed_result_columns_are_named_as_athena_names_them(pipeline_lake):
-    columns, _ = query.run_query(query.connect(pipeline_lake),
+    columns, _ = query_engine.run_query(query_engine.connect(pipeline_lake),
                                  "select count(*), max(x) as top, user from accelerometer_trusted "
                                  "group by user")
     assert columns == ["_col0", "top", "user"]
-    columns, rows = query.run_query(query.connect(pipeline_lake),
+    columns, rows = query_engine.run_query(query_engine.connect(pipeline_lake),
                                     "select count(*) from customer_trusted union all "
                                     "select count(*) from customer_curated")
     assert columns == ["_col0"] and len(rows) == 2
@@ -254,8 +256,8 @@ def distance_percentiles(lake):
     values = sorted(r["distancefromobject"] for r in raw_rows(lake, "step_trainer_trusted"))
 
     def at(p: str) -> int:
-        """The smallest value with at least a fraction p of the values at or below it, as the
-        README says (exact arithmetic)."""
+        """The smallest value with at least a fraction p of the values at or below it, as
+        docs/athena.md, "Local answers are Athena's" says (exact arithmetic)."""
         return values[max(0, math.ceil(len(values) * Fraction(p)) - 1)]
 
     return ("select approx_percentile(distancefromobject, 0.5) as median, "

@@ -12,10 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from scripts import pipeline
-from scripts.sample_data.generator import generate
-from scripts.reference.zones_duckdb import LANDING_COLUMNS, ZONE_SQL, compute_zones, zone_counts
+from scripts.lake import pipeline
 from scripts.reference.landing_python import accepted_rows, read_source, summarize
+from scripts.reference.zones_duckdb import LANDING_COLUMNS, ZONE_SQL, compute_zones, zone_counts
+from scripts.sample_data.generator import generate
 
 UDACITY = Path(__file__).resolve().parents[2] / "shared/data/udacity-starter"
 

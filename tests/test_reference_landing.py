@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from scripts.reference.landing_python import (KEY_FIELDS, LANDING_SCHEMAS, Record, accepted_rows,
-                                       read_source, summarize)
+from scripts.reference.landing_python import (
+    KEY_FIELDS,
+    LANDING_SCHEMAS,
+    Record,
+    accepted_rows,
+    read_source,
+    summarize,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ANA = "ana@example.com"

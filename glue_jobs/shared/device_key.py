@@ -3,9 +3,11 @@
 The job argument --device_key says where the key is, never what it is:
 
 - ``ssm:<parameter ARN>``: an SSM Parameter Store SecureString that the job's role may read
-  (deploy makes it; the README's Glue Studio steps make it with two CloudShell commands);
+  (deploy makes it; docs/glue-studio.md, "The device-id key" makes it with two CloudShell
+  commands);
 - ``s3://<bucket>/<object>``: an S3 object, for accounts where SSM is not allowed. Whoever may
-  read that object may read the key and re-identify devices (README, "The device-id key");
+  read that object may read the key and re-identify devices (docs/glue-studio.md, "The
+  device-id key");
 - ``file:<path>``: locally, a file readable by its owner only.
 
 Every way the key cannot be had is a DeviceKeyError whose message is one line that names the
@@ -27,7 +29,7 @@ class DeviceKeyError(RuntimeError):
 
 KEY_BYTES = 32  # HMAC-SHA256's block is 64 bytes; 32 random bytes are its full strength
 # Where a person is told how to make the key and let the job read it.
-HOW_TO = 'README, "The device-id key"'
+HOW_TO = 'docs/glue-studio.md, "The device-id key"'
 LOCATORS = "ssm:<parameter ARN>, s3://<bucket>/<object> or file:<path>"
 # A key object is 64 hex digits and a line end: a far larger one is not read whole.
 MOST_KEY_BYTES = 4096

@@ -26,11 +26,19 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
-                                 PartialCredentialsError)
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 
-from scripts.aws.errors import (AwsCallError, MissingCredentialsError, describe_client_error,
-                                one_line)
+from scripts.aws.errors import (
+    AwsCallError,
+    MissingCredentialsError,
+    describe_client_error,
+    one_line,
+)
 
 RETRY_ATTEMPTS = 10  # the first call and up to nine retries, about a minute of backoff at most
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},

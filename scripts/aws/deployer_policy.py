@@ -11,10 +11,10 @@ which every S3 call carries, needs no permission, nor does sts:GetCallerIdentity
 
 from __future__ import annotations
 
-from scripts import pipeline
 from scripts.aws.athena import PRIMARY_WORKGROUP, workgroup_name
 from scripts.aws.iam import catalog_resources
 from scripts.aws.ssm import device_key_parameter, parameter_arn
+from scripts.lake import pipeline
 
 GLUE_SERVICE = "glue.amazonaws.com"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from scripts import pipeline
+from scripts.lake import pipeline
 
 DRY_RUN_ID = "dry-run"
 

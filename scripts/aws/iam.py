@@ -77,8 +77,8 @@ def glue_access_policy(region: str, account: str, database: str) -> dict:
 def device_key_policy(parameter_arn: str) -> dict:
     """Read the one SecureString holding the device-id key (scripts/aws/ssm.py). No
     kms:Decrypt: the AWS managed key aws/ssm grants Decrypt to every IAM principal of the
-    account, so SSM's read permissions on the parameter are the only gate (README, Privacy:
-    who else can read it)."""
+    account, so SSM's read permissions on the parameter are the only gate (docs/privacy.md,
+    "Who can read the key on AWS, exactly")."""
     return {
         "Version": "2012-10-17",
         "Statement": [

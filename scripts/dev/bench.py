@@ -38,11 +38,11 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from scripts import pipeline
-from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, GLUE_VERSIONS, glue_runtime
-from scripts.sample_data import generator
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts._cli.text_table import SECTION_BREAK, box_table
+from scripts.lake import pipeline
+from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, GLUE_VERSIONS, glue_runtime
+from scripts.sample_data import generator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATOR_SOURCE = Path(generator.__file__)

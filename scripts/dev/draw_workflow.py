@@ -1,4 +1,4 @@
-"""Draw img/workflow.png, the picture of the pipeline, from scripts/pipeline.py.
+"""Draw img/workflow.png, the picture of the pipeline, from scripts/lake/pipeline.py.
 
     python -m scripts.dev.draw_workflow [--out img/workflow.png]
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from scripts import pipeline
 from scripts._cli.errors import OneLineArgumentParser
+from scripts.lake import pipeline
 
 ZONE_COLOURS = {"landing": "#f6d8ae", "trusted": "#b8d8f0", "curated": "#bfe3c0"}
 SOURCE_ROWS = {source: row for row, source in enumerate(reversed(pipeline.SOURCES))}

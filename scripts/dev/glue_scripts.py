@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
-from scripts import pipeline
+from scripts.lake import pipeline
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_PACKAGE = "glue_jobs.shared"

@@ -21,11 +21,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from scripts import pipeline
-from scripts.sample_data.generator import generate
+from scripts.lake import pipeline
 from scripts.local_glue import activate
-from scripts.local_glue.session import (CLASS_ARCHIVE, find_java_home, local_spark_session,
-                                        stop_and_wait)
+from scripts.local_glue.session import (
+    CLASS_ARCHIVE,
+    find_java_home,
+    local_spark_session,
+    stop_and_wait,
+)
+from scripts.sample_data.generator import generate
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -51,7 +55,7 @@ def can_write_archive(java: str, scratch: Path) -> bool:
 
 def record_classes(partial: Path, work: Path) -> None:
     """One pipeline run on a tiny lake, in a JVM that writes its classes to ``partial``."""
-    from scripts.run_local import run_pipeline  # after activate(): the jobs import awsglue
+    from scripts.local_glue.runner import run_pipeline  # after activate(): the jobs import awsglue
 
     lake = work / "lake"
     generate(lake, scale=0.02, seed=1, files_per_source=2)

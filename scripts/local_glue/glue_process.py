@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from scripts import pipeline
+from scripts.lake import pipeline
 
 # Where the local runtime keeps its catalog (awsglue/_local_catalog.py reads it): the lake root.
 CATALOG_ROOT_VARIABLE = "STEDI_LOCAL_CATALOG_ROOT"

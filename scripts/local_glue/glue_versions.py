@@ -25,12 +25,13 @@ class GlueRuntime:
     # Glue 5.1 and later read S3 through S3A, whose region AWS's migration notes advise setting.
     s3a: bool
     # On-demand $ per DPU-hour of Spark jobs (us-east-1), billed per second with a one-minute
-    # minimum, as looked up (README "What a run costs" gives the sources): $0.44 for 5.x; AWS
-    # announced 6.0 at 30% less; no price for 6.1 was found, so none is made up (None).
+    # minimum, as looked up (docs/deploy.md, "What a run costs" gives the sources): $0.44 for
+    # 5.x; AWS announced 6.0 at 30% less; no price for 6.1 was found, so none is made up (None).
     price_per_dpu_hour: float | None
     # The Java majors the local environment may run on, the one Glue runs first: Glue runs Java
     # 17 on every version; Spark 4.x also supports 21, Spark 3.5 (8, 11, 17) nothing newer than
-    # 17. Java 25 stops Hadoop's login (Subject.getSubject is gone): README "Java".
+    # 17. Java 25 stops Hadoop's login (Subject.getSubject is gone): docs/glue-versions.md,
+    # "Java and Python".
     java: tuple[int, ...] = (17,)
     # Where this version's Python is missing, the local environment takes the nearest of these,
     # all of which its pyspark and the project's other pins run on (3.10 is the oldest: pytest 9,
@@ -51,7 +52,8 @@ GLUE_RUNTIMES = (
                 fallback_pythons=("3.13", "3.12", "3.11", "3.10")),
 )
 GLUE_VERSIONS = tuple(runtime.version for runtime in GLUE_RUNTIMES)
-# The version of the default local environment (.venv) and of deploy: README "Glue versions".
+# The version of the default local environment (.venv) and of deploy: docs/glue-versions.md,
+# "Which version deploy uses".
 DEFAULT_GLUE_VERSION = "6.0"
 
 

@@ -1,4 +1,5 @@
-"""The JVM that local Spark runs on, whatever Java the machine has or lacks (README "Java").
+"""The JVM that local Spark runs on, whatever Java the machine has or lacks
+(docs/glue-versions.md, "Java and Python").
 
 The machine's Java is used where the Glue version's Spark supports it (``GlueRuntime.java``:
 17, and 21 for Spark 4). Otherwise (no Java, Java 11, Java 25, ...) the project unpacks an

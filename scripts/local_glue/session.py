@@ -17,6 +17,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from scripts.local_glue import activate
+
 # JavaNotFoundError is re-exported: the runner catches it where it starts the session.
 from scripts.local_glue.java_runtime import JavaNotFoundError, select_java  # noqa: F401
 

@@ -37,8 +37,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts import pipeline
 from scripts._cli.errors import OneLineArgumentParser, fail
+from scripts.lake import pipeline
 
 LANDING_SCHEMAS = pipeline.LANDING_SCHEMAS
 KEY_FIELDS = pipeline.KEY_FIELDS

@@ -4,7 +4,7 @@ Written from docs/design.md, "Zone rules", not from the Glue jobs, so that a dif
 test can compare the two: if Spark and DuckDB agree on the same landing data, a shared
 misunderstanding is the only way both can be wrong. Benchmarks use it as a second engine.
 
-Every catalog table (3 landing, 5 trusted/curated; names from ``scripts.pipeline``) becomes a
+Every catalog table (3 landing, 5 trusted/curated; names from ``scripts.lake.pipeline``) becomes a
 DuckDB table of the same name in one connection, so tests and benchmarks can query any zone.
 The reference is strict: a landing line that does not fit the schema raises instead of being
 quarantined, because a reference that guesses would hide the very differences it exists to find.
@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 from duckdb.sqltypes import VARCHAR
 
-from scripts import local_key, pipeline
+from scripts.lake import local_device_key, pipeline
 
 # DuckDB's names for the landing schema types of ``pipeline.LANDING_SCHEMAS``.
 DUCKDB_TYPES = {"string": "varchar", "bigint": "bigint", "int": "integer", "double": "double"}
@@ -327,7 +327,7 @@ def compute_zones(landing_root: Path, consent_mode: str = pipeline.DEFAULT_CONSE
     else:
         load_landing_rows(connection, accepted_rows)
     if device_key is None:
-        device_key = local_key.key_of(local_key.default_key_file())
+        device_key = local_device_key.key_of(local_device_key.default_key_file())
     register_device_id(connection, device_key)
     options = {"since_consent": consent_mode == "since_consent",
                "match_device": ml_match == "device"}

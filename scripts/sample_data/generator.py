@@ -30,9 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts import pipeline
-from scripts.sample_data.defects import (DefectPlan, plan_defects, share_count,
-                                     shared_serials)
+from scripts.lake import pipeline
+from scripts.sample_data.defects import DefectPlan, plan_defects, share_count, shared_serials
 
 MIN_SCALE = 0.01
 PEOPLE_PER_SCALE = 1000

@@ -12,10 +12,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from pyspark.sql.types import ArrayType, DataType, MapType, StructType, TimestampNTZType
-
 from awsglue._local_paths import to_local_path
 from awsglue.local_errors import LocalCatalogRootError
+from pyspark.sql.types import ArrayType, DataType, MapType, StructType, TimestampNTZType
 
 CATALOG_ROOT_ENV = "STEDI_LOCAL_CATALOG_ROOT"
 

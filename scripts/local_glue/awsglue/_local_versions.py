@@ -6,6 +6,7 @@ scripts/local_glue/glue_versions.py, shared with deploy.
 """
 
 from awsglue.local_errors import LocalUnsupportedError
+
 from scripts.local_glue.glue_versions import GLUE_RUNTIMES, GlueRuntime
 
 

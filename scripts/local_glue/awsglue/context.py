@@ -11,14 +11,13 @@ import re
 import time
 from pathlib import Path
 
-from pyspark import SparkContext
-from pyspark.sql import DataFrame, SparkSession, SQLContext
-from pyspark.sql.types import StructType
-
 from awsglue import _local_options, _local_paths
 from awsglue.data_sink import DataSink
 from awsglue.dynamicframe import DynamicFrame, DynamicFrameReader
 from awsglue.local_errors import LocalUnsupportedError
+from pyspark import SparkContext
+from pyspark.sql import DataFrame, SparkSession, SQLContext
+from pyspark.sql.types import StructType
 
 _LOG = logging.getLogger(__name__)
 

@@ -6,16 +6,15 @@ enableUpdateCatalog, records the table in the catalog (see `_local_catalog`).
 """
 
 import logging
+import typing
 from dataclasses import dataclass
 from pathlib import Path
-import typing
-
-from pyspark.sql import DataFrame
-from pyspark.sql.types import StructType
 
 from awsglue import _local_catalog, _local_options, _local_paths
 from awsglue.dynamicframe import DynamicFrame
 from awsglue.local_errors import LocalUnsupportedError
+from pyspark.sql import DataFrame
+from pyspark.sql.types import StructType
 
 if typing.TYPE_CHECKING:
     from awsglue.context import GlueContext

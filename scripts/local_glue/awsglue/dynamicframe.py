@@ -6,9 +6,8 @@ DataFrames to Glue's readers and sinks (fromDF / toDF), so locally it simply hol
 
 import typing
 
-from pyspark.sql import DataFrame
-
 from awsglue.local_errors import LocalUnsupportedError
+from pyspark.sql import DataFrame
 
 if typing.TYPE_CHECKING:
     from awsglue.context import GlueContext

@@ -6,10 +6,9 @@ purge their target before writing, so a re-run gives the same result as on Glue 
 
 import logging
 
-from pyspark.sql import SparkSession
-
 # Imported as a module: AWS's awsglue.job offers no GlueContext name, so neither may this one.
 import awsglue.context
+from pyspark.sql import SparkSession
 
 _LOG = logging.getLogger(__name__)
 

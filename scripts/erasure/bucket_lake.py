@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 
-from scripts import pipeline
 from scripts.aws import athena, s3, ssm
 from scripts.aws.clients import AwsClients, AwsTarget
-from scripts.deploy import DeployConfig, run_workflow
+from scripts.aws.deploy_config import DeployConfig
+from scripts.aws.workflow import run_workflow
+from scripts.erasure import landing_records
+from scripts.lake import pipeline
 
 
 class BucketLake:
@@ -40,13 +42,12 @@ class BucketLake:
         return cls(aws, bucket, database)
 
     def landing_files(self, source: str) -> list[str]:
-        """The landing objects, but names starting with "_" or "." at any level below the
-        landing prefix, which Spark (and so the jobs) skip too."""
+        """The landing objects the jobs read (landing_records.is_listed)."""
         prefix = f"{pipeline.landing_table(source).path}/"
         with self.aws.doing(f"listing s3://{self.bucket}/{prefix}"):
             keys = list(s3.object_keys(self.aws("s3"), self.bucket, prefix))
-        return sorted(key for key in keys if not key.endswith("/") and not any(
-            part.startswith(("_", ".")) for part in key.removeprefix(prefix).split("/")))
+        return sorted(key for key in keys if not key.endswith("/")
+                      and landing_records.is_listed(key.removeprefix(prefix)))
 
     def read(self, key: str) -> bytes:
         with self.aws.doing(f"reading s3://{self.bucket}/{key}"):

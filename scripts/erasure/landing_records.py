@@ -1,6 +1,6 @@
 """Which landing records belong to one customer, and the landing files without them.
 
-The erasure tool (scripts/forget.py) is built on these pure functions: bytes in, bytes out,
+The erasure (scripts/erasure/forgetting.py) is built on these pure functions: bytes in, bytes out,
 no file system, no AWS, so that the same rules serve a local lake and a bucket, and tests can
 state exactly what must go and what must stay.
 
@@ -16,19 +16,24 @@ A record the jobs quarantine (malformed JSON, a truncated object) cannot be read
 is the customer's when its text holds the email, or an owned serial number, as a JSON string
 (with its quotes); a cut-off record that runs into the next object is one record to the jobs,
 and goes whole. Records are split as the landing jobs split them
-(``scripts.reference.landing_python``): a line holding only the customer's records is removed
-with its line end; a line mixing them with others' keeps the others' records, each on a line
-of its own; every other line stays byte for byte as it was.
+(docs/design.md, "Bad input"): a line holding only the customer's records is removed with its
+line end; a line mixing them with others' keeps the others' records, each on a line of its
+own; every other line stays byte for byte as it was.
+
+The splitting and the landing jobs' verdict on a record are written here from the contract, not
+borrowed from the tests' reference reader (scripts/reference/landing_python.py), so that the
+tests compare two readings of the rules rather than one with itself.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scripts.reference import landing_python
+from scripts.lake import pipeline
 
 # What identifies a record's customer, per source.
 IDENTITY_FIELD = {"customer": "email", "accelerometer": "user", "step_trainer": "serialNumber"}
@@ -37,6 +42,16 @@ IDENTITY_FIELD = {"customer": "email", "accelerometer": "user", "step_trainer": 
 REWRITE_ORDER = ("step_trainer", "accelerometer", "customer")
 # A plausible email: something@something.something, without spaces, quotes or backslashes.
 EMAIL = re.compile(r"[^\s@\"\\]+@[^\s@\"\\]+\.[^\s@\"\\]+")
+
+
+# The landing jobs' record rules (docs/design.md, "Bad input"): ASCII whitespace, one trailing
+# comma dropped, objects written back to back split apart; numbers judged by their text.
+ASCII_WHITESPACE = " \t\n\r\f\v"
+TRAILING_COMMA = re.compile(r",\s*$", re.ASCII)
+BACK_TO_BACK = re.compile(r"(?<=\})\s*,?\s*(?=\{)", re.ASCII)
+INTEGER = re.compile(r"-?[0-9]+")
+DECIMAL = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+INTEGER_RANGE = {"bigint": 2 ** 63, "int": 2 ** 31}  # -limit <= value < limit
 
 
 class InvalidEmailError(ValueError):
@@ -51,17 +66,86 @@ def checked_email(text: str) -> str:
     return email
 
 
+# --- reading a landing file as the jobs do -------------------------------------------------------
+
+class JsonObject(list):
+    """A parsed JSON object as its (name, value) pairs, every spelling of every name kept."""
+
+
+class NumberText(str):
+    """A JSON number (or NaN, Infinity) as written: the type rules judge its text."""
+
+
+def parse_object(text: str) -> JsonObject | None:
+    """The text as exactly one JSON object, or None when it is not one."""
+    try:
+        value = json.loads(text, object_pairs_hook=JsonObject, parse_int=NumberText,
+                           parse_float=NumberText, parse_constant=NumberText)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        return None
+    return value if isinstance(value, JsonObject) else None
+
+
+def line_records(line: str) -> list[str]:
+    """The records of one line: without surrounding whitespace and one trailing comma, split
+    where one object ends and the next begins."""
+    content = TRAILING_COMMA.sub("", line.strip(ASCII_WHITESPACE), count=1)
+    return [record for record in BACK_TO_BACK.split(content) if record]
+
+
+def fits(value: object, kind: str) -> bool:
+    """Whether a non-null JSON value reads as a field of type ``kind``: any value is a string;
+    a number, or a string holding one, is a number of the type when its text is one and in
+    range; true, false, objects and arrays are no number."""
+    if kind == "string":
+        return True
+    if not isinstance(value, str):
+        return False
+    if kind == "double":
+        return DECIMAL.fullmatch(value) is not None and math.isfinite(float(value))
+    limit = INTEGER_RANGE[kind]
+    return INTEGER.fullmatch(value) is not None and -limit <= int(value) < limit
+
+
+def is_quarantined(record: str, source: str) -> bool:
+    """Whether the landing job quarantines the record: not one JSON object, names that differ
+    only in case, a value of the wrong type, or a key field missing or null."""
+    pairs = parse_object(record)
+    if pairs is None:
+        return True
+    names = {name for name, _ in pairs}
+    if len({name.lower() for name in names}) < len(names):
+        return True
+    values = {name.lower(): value for name, value in pairs}
+    for field, kind in pipeline.LANDING_SCHEMAS[source].items():
+        value = values.get(field.lower())
+        if value is None:
+            if field in pipeline.KEY_FIELDS[source]:
+                return True
+        elif not fits(value, kind):
+            return True
+    return False
+
+
+def is_listed(relative_path: str) -> bool:
+    """Whether the jobs read a file at this path below a landing folder: Spark's listing skips
+    names starting with "_" or "." at every level (_SUCCESS, .crc, _temporary/)."""
+    return not any(part.startswith(("_", ".")) for part in relative_path.split("/"))
+
+
+# --- which records are the customer's ---------------------------------------------------------
+
 def identities(fragment: str, source: str) -> set[str] | None:
     """The values of the source's identity field in one record (several when the record
     spells the field in several cases), or None when the record is not one JSON object."""
-    parsed = landing_python.parse_object(fragment)
+    parsed = parse_object(fragment)
     return None if parsed is None else field_values(parsed, IDENTITY_FIELD[source])
 
 
-def field_values(parsed: dict, field: str) -> set[str]:
+def field_values(parsed: JsonObject, field: str) -> set[str]:
     """The string values of ``field`` in a parsed record, whatever the case of its name."""
     wanted = field.lower()
-    return {str(value) for name, value in parsed.items()
+    return {str(value) for name, value in parsed
             if name.lower() == wanted and isinstance(value, str)}
 
 
@@ -81,9 +165,11 @@ def belongs(fragment: str, source: str, email: str, serials: frozenset[str]) -> 
 
 def record_texts(data: bytes) -> Iterable[str]:
     """Every record of one landing file, as the landing jobs split it."""
-    text = data.decode("utf-8", errors="replace")
-    for line in landing_python.physical_lines(text):
-        yield from landing_python.fragments(landing_python.line_content(line))
+    lines = data.decode("utf-8", errors="replace").split("\n")
+    if lines[-1] == "":  # a final "\n" ends the last line rather than starting one
+        lines.pop()
+    for line in lines:
+        yield from line_records(line.removesuffix("\r"))
 
 
 def customer_serials(customer_files: Iterable[bytes], email: str) -> tuple[set[str], set[str]]:
@@ -93,7 +179,7 @@ def customer_serials(customer_files: Iterable[bytes], email: str) -> tuple[set[s
     others: set[str] = set()
     for data in customer_files:
         for fragment in record_texts(data):
-            parsed = landing_python.parse_object(fragment)
+            parsed = parse_object(fragment)
             if parsed is None:
                 continue
             owner = own if email in field_values(parsed, "email") else others
@@ -145,7 +231,7 @@ def without_customer(data: bytes, source: str, email: str, serials: frozenset[st
             kept.append(line)
             continue
         text = line.decode("utf-8", errors="replace").removesuffix("\r")
-        records = landing_python.fragments(landing_python.line_content(text))
+        records = line_records(text)
         theirs = [belongs(record, source, email, serials) for record in records]
         if not any(theirs):
             kept.append(line)
@@ -153,8 +239,7 @@ def without_customer(data: bytes, source: str, email: str, serials: frozenset[st
         for record, is_theirs in zip(records, theirs):
             if is_theirs:
                 removal.removed += 1
-                reason, _ = landing_python.check_fragment(record, source)
-                removal.quarantined += reason is not None
+                removal.quarantined += is_quarantined(record, source)
             else:
                 kept.append(record.encode("utf-8"))
         removal.split_lines += not all(theirs)
