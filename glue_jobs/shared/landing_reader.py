@@ -8,14 +8,31 @@ import json
 
 from awsglue.context import GlueContext
 from pyspark.sql import Column, DataFrame, SparkSession, Window
-from pyspark.sql.functions import (array, coalesce, col, lit, monotonically_increasing_id,
-                                   octet_length, posexplode, regexp_replace, split,
-                                   substring_index, when)
+from pyspark.sql.functions import (
+    array,
+    coalesce,
+    col,
+    lit,
+    monotonically_increasing_id,
+    octet_length,
+    posexplode,
+    regexp_replace,
+    split,
+    substring_index,
+    when,
+)
 from pyspark.sql.functions import max as max_
 from pyspark.sql.functions import min as min_
 from pyspark.sql.functions import sum as sum_
-from pyspark.sql.types import (DataType, DoubleType, IntegerType, LongType, StringType,
-                               StructField, StructType)
+from pyspark.sql.types import (
+    DataType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+)
 
 from glue_jobs.shared.job_plumbing import hadoop_file
 

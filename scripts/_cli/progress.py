@@ -40,7 +40,7 @@ class JobProgress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> "JobProgress":
+    def __enter__(self) -> JobProgress:
         self.started = time.perf_counter()
         if self.live:
             self._thread = threading.Thread(target=self._redraw, daemon=True)

@@ -153,7 +153,7 @@ class TreeMemorySampler:
             if self._stop.wait(self.interval):
                 return
 
-    def __enter__(self) -> "TreeMemorySampler":
+    def __enter__(self) -> TreeMemorySampler:
         self._thread.start()
         return self
 

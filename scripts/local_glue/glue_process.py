@@ -13,9 +13,9 @@ import os
 import runpy
 import sys
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from scripts.lake import pipeline
 
