@@ -1,19 +1,10 @@
-"""The local home of the device-id key: a file outside the lake, readable by its owner only.
-
-The machine_learning_curated job names each step trainer by HMAC-SHA256(key, serialNumber);
-the erasure tool keys its records' hashes with the same key. Whoever holds the key can
-recompute the id of a known serial number, so it lives apart from the data: by default in the
-user's configuration folder (``$XDG_CONFIG_HOME/stedi/device-id.key``), never under a lake,
-and ``STEDI_DEVICE_KEY_FILE`` or ``--device-key-file`` may put it elsewhere. On AWS it is an SSM
-SecureString made by deploy (scripts/aws/ssm.py).
-
-The first run makes the key; every later run reads the same one, so a device keeps its id.
-Losing the file means new ids on the next run, nothing worse.
+"""Make the local device-id key if there is none, and print the --device_key value naming it.
 
     python -m scripts.local_key [--file PATH]
 
-makes the key file if there is none and prints the --device_key value that names it,
-``file:<path>``, for running a script by itself (``python -m scripts.glue_submit``).
+prints ``file:<path>``, for running a script by itself (``python -m scripts.glue_submit``). The
+key names the step trainers of machine_learning_curated pseudonymously; where it lives and why it
+stays apart from the data: scripts/lake/local_device_key.py and docs/privacy.md.
 """
 
 from __future__ import annotations
