@@ -14,8 +14,8 @@ from tests.support import REPO_ROOT
 
 REQUIREMENT_FILES = ["requirements.txt", *sorted(p.name for p in
                                                  REPO_ROOT.glob("requirements-glue-*.txt"))]
-# Imported by the Glue scripts, given by Glue itself (locally, scripts/local_glue/awsglue).
-PROVIDED_BY_GLUE = {"awsglue"}
+# Given by Glue itself (locally, scripts/local_glue/awsglue and scripts/local_glue/awsgluedq).
+PROVIDED_BY_GLUE = {"awsglue", "awsgluedq"}
 FIRST_PARTY = {"scripts", "glue_jobs", "tests"}
 
 
