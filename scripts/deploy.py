@@ -3,7 +3,8 @@
     python -m scripts.deploy --bucket B [--region R] [--database stedi] [--role-name N]
         [--create-role [--adopt-role]] [--vpc-id V --route-table-id T] [--landing DIR]
         [--consent-mode M] [--ml-match M] [--glue-version {5.0,5.1,6.0,6.1}]
-        [--schedule "cron(...)"] [--no-run] [--dry-run] [--endpoint-url URL]
+        [--schedule "cron(...)"] [--notify EMAIL ...] [--no-run] [--dry-run]
+        [--endpoint-url URL]
     python -m scripts.deploy --print-deployer-policy [--bucket B] [--region R] [...]
 
 Steps, each create-or-update and safe to repeat: the bucket (private, encrypted, TLS only, its
@@ -12,11 +13,14 @@ role; the SSM SecureString holding the key of machine_learning_curated's device 
 never overwritten); the landing data and the five job scripts (unchanged files are skipped);
 the lake's own Athena workgroup (results in the bucket, enforced); the Glue database and the
 eleven tables of athena_ddl/ (through Athena); the five Glue jobs; a Glue workflow whose
-triggers chain the jobs; then, unless --no-run, a run of the workflow (or the run already in
-progress), followed job by job, and every table's row count from Athena. Every S3 call but
-CreateBucket carries ExpectedBucketOwner. --dry-run prints every AWS call
-a deploy into a fresh account would make, and changes nothing. --print-deployer-policy prints
-the IAM policy that the principal running deploy and destroy needs, and nothing else.
+triggers chain the jobs; the alerts: an SNS topic and an EventBridge rule that sends it every
+failed run of the jobs and every failed data-quality evaluation in them, with an email
+subscription per --notify (confirmed by its owner from SNS's email); then, unless --no-run,
+a run of the workflow (or the run already in progress), followed job by job, and every table's
+row count from Athena. Every S3 call but CreateBucket carries ExpectedBucketOwner. --dry-run
+prints every AWS call a deploy into a fresh account would make, and changes nothing.
+--print-deployer-policy prints the IAM policy that the principal running deploy and destroy
+needs, and nothing else.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ import sys
 import time
 from pathlib import Path
 
+from scripts._cli.email_address import InvalidEmailError, checked_email
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts._cli.text_table import SECTION_BREAK, box_table
-from scripts.aws import athena, ec2, glue, iam, s3, ssm
+from scripts.aws import athena, ec2, events, glue, iam, s3, sns, ssm
 from scripts.aws.clients import AwsClients, AwsTarget
 from scripts.aws.deploy_config import (
     DEFAULT_ROLE,
@@ -212,6 +217,34 @@ def deploy_jobs(aws: AwsClients, config: DeployConfig, role_arn: str, account: s
         + (f", scheduled {config.schedule}" if config.schedule else ""))
 
 
+def deploy_alerts(aws: AwsClients, config: DeployConfig, account: str) -> None:
+    """The alerts topic, the rule that feeds it, and the --notify subscriptions. Made before the
+    first run, so that a failure of that run is mailed too (once a subscription is confirmed)."""
+    topic = sns.topic_arn(aws.region, account, config.alerts_topic)
+    with aws.doing(f"creating or updating SNS topic {config.alerts_topic}"):
+        topic_outcome = sns.ensure_topic(aws("sns"), config.alerts_topic, topic)
+    say(f"  topic {config.alerts_topic} {topic_outcome}")
+    pattern = events.failure_event_pattern(job.name for job in pipeline.JOBS)
+    definition = events.rule_definition(
+        config.failures_rule, pattern,
+        f"A failed run or data-quality evaluation of the {config.database} lakehouse's jobs")
+    with aws.doing(f"creating or updating EventBridge rule {config.failures_rule}"):
+        rule_outcome = events.ensure_rule(
+            aws("events"), definition, events.rule_arn(aws.region, account, config.failures_rule))
+        target_outcome = events.ensure_target(aws("events"), config.failures_rule,
+                                              events.alerts_target(topic))
+    say(f"  rule {config.failures_rule} {rule_outcome}, its target the topic {target_outcome}")
+    for address in config.notify:
+        with aws.doing(f"subscribing {address} to SNS topic {config.alerts_topic}"):
+            state = sns.ensure_email_subscription(aws("sns"), topic, address)
+        say(f"  {address}: " + {
+            "subscribed": "subscribed; SNS mails a link to confirm, and sends nothing before",
+            "pending confirmation": "subscribed before, not confirmed yet (see SNS's email)",
+            "confirmed": "subscribed and confirmed"}[state])
+    say(f"✓ alerts: failed job runs and data-quality evaluations go to SNS topic "
+        f"{config.alerts_topic}")
+
+
 def table_counts(aws: AwsClients, config: DeployConfig) -> dict[str, str]:
     with aws.doing("counting every table's rows in Athena"):
         return {t.name: athena.scalar(aws("athena"), f"select count(*) from {t.name}",
@@ -249,6 +282,10 @@ def planned_steps(config: DeployConfig, files: list[tuple[Path, str]]) -> list[s
     steps.append(f"{len(pipeline.JOBS)} Glue {config.glue_version} jobs and workflow "
                  f"{config.workflow_name}"
                  + (f" scheduled {config.schedule}" if config.schedule else ""))
+    steps.append(f"alerts: SNS topic {config.alerts_topic} and EventBridge rule "
+                 f"{config.failures_rule} (failed runs and data-quality evaluations of the "
+                 "jobs)" + (f", email subscriptions for {', '.join(config.notify)}"
+                            if config.notify else ""))
     if config.run:
         steps.append(f"run workflow {config.workflow_name} and follow its jobs, then count "
                      "every table in Athena")
@@ -285,6 +322,7 @@ def deploy(aws: AwsClients, config: DeployConfig) -> None:
     deploy_workgroup(aws, config)
     deploy_catalog(aws, config)
     deploy_jobs(aws, config, role_arn, account)
+    deploy_alerts(aws, config, account)
     if not config.run:
         say("Jobs not run (--no-run): start the workflow with "
             f"`aws glue start-workflow-run --name {config.workflow_name}`")
@@ -335,11 +373,24 @@ def parse_arguments(argv: list[str]):
                         help="per-job workers, e.g. accelerometer_landing_to_trusted=4,"
                              "step_trainer_trusted=4")
     parser.add_argument("--schedule", help='run the workflow on a schedule: "cron(0 3 * * ? *)"')
+    parser.add_argument("--notify", action="append", type=notify_address, default=[],
+                        metavar="EMAIL",
+                        help="mail the alerts (a failed job run or data-quality evaluation) to "
+                             "this address, which confirms from SNS's email; repeatable")
     parser.add_argument("--no-run", action="store_true", help="deploy without running the jobs")
     parser.add_argument("--dry-run", action="store_true",
                         help="print every AWS call a deploy would make; change nothing")
     parser.add_argument("--endpoint-url", help="send every AWS call here (e.g. a moto server)")
     return parser.parse_args(argv)
+
+
+def notify_address(text: str) -> str:
+    """An address for --notify, by the rule forget's --email follows; argparse turns
+    ArgumentTypeError into one line."""
+    try:
+        return checked_email(text)
+    except InvalidEmailError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def job_workers(text: str) -> tuple[tuple[str, int], ...]:
@@ -369,7 +420,8 @@ def config_from(args) -> DeployConfig:
                         consent_mode=args.consent_mode, ml_match=args.ml_match,
                         schedule=args.schedule, run=not args.no_run, dry_run=args.dry_run,
                         glue_version=args.glue_version, worker_type=args.worker_type,
-                        workers=args.workers, job_workers=args.job_workers)
+                        workers=args.workers, job_workers=args.job_workers,
+                        notify=tuple(dict.fromkeys(args.notify)))
 
 
 def dry_run_assumptions(args) -> dict[tuple[str, str], dict]:

@@ -3,12 +3,13 @@
     python -m scripts.destroy --bucket B [--region R] [--database stedi] [--role-name N]
         [--vpc-id V] [--delete-data] [--yes] [--endpoint-url URL]
 
-Without --yes it only lists what it would remove. The triggers, workflow, jobs, tables,
+Without --yes it only lists what it would remove. The alerts' EventBridge rule (its targets
+first) and SNS topic (its subscriptions with it), the triggers, workflow, jobs, tables,
 database and the lake's Athena workgroup go, and so do deploy's own files in the bucket (job
 scripts, Athena results, Glue temp files). The lake's data, the bucket itself and the
-device-id key are deleted only with --delete-data. The IAM role and the VPC endpoint are
-deleted only if deploy created them (it tags what it creates). Every S3 call but ListBuckets
-and CreateBucket (neither is made here) carries ExpectedBucketOwner.
+device-id key are deleted only with --delete-data. The IAM role, the VPC endpoint, the rule and
+the topic are deleted only if deploy created them (it tags what it creates). Every S3 call but
+ListBuckets and CreateBucket (neither is made here) carries ExpectedBucketOwner.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
-from scripts.aws import athena, ec2, glue, iam, s3, ssm
+from scripts.aws import athena, ec2, events, glue, iam, s3, sns, ssm
 from scripts.aws.clients import AwsClients, AwsTarget
 from scripts.aws.deploy_config import (
     DEFAULT_ROLE,
@@ -36,6 +37,20 @@ from scripts.lake import athena_ddl, pipeline
 class Removal:
     description: str
     remove: Callable[[], object]
+
+
+def alert_removals(aws: AwsClients, config: DeployConfig) -> list[Removal]:
+    """The rule before the topic it publishes to. Their ARNs need the account, which is known
+    only once removing starts (listing them needs no AWS call)."""
+    rule, topic = config.failures_rule, config.alerts_topic
+    return [
+        Removal(f"EventBridge rule {rule} and its targets, if deploy created it", lambda:
+                events.delete_created_rule(aws("events"), rule,
+                                           events.rule_arn(aws.region, aws.account(), rule))),
+        Removal(f"SNS topic {topic} and its subscriptions, if deploy created it", lambda:
+                sns.delete_created_topic(aws("sns"),
+                                         sns.topic_arn(aws.region, aws.account(), topic))),
+    ]
 
 
 def glue_removals(aws: AwsClients, config: DeployConfig) -> list[Removal]:
@@ -111,8 +126,10 @@ def storage_removals(aws: AwsClients, config: DeployConfig, role_name: str,
 
 def plan_removals(aws: AwsClients, config: DeployConfig, role_name: str,
                   delete_data: bool) -> list[Removal]:
-    """In dependency order: triggers before jobs, tables before the database, files last."""
-    return (glue_removals(aws, config) + catalog_removals(aws, config)
+    """In dependency order: the alerts first (nothing depends on them), triggers before jobs,
+    tables before the database, files last."""
+    return (alert_removals(aws, config) + glue_removals(aws, config)
+            + catalog_removals(aws, config)
             + storage_removals(aws, config, role_name, delete_data))
 
 

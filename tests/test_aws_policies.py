@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from scripts.aws import iam, s3
+from scripts.aws import events, iam, s3, sns
 from scripts.aws.deploy_config import DeployConfig
 from scripts.aws.deployer_policy import deployer_policy
 from scripts.deploy import role_policies
@@ -43,6 +43,8 @@ POLICIES = {
     "deployer, unscoped": deployer_policy("*", DATABASE, ROLE, "stedi-lakehouse", "*", "*",
                                           vpc=True),
     "bucket: TLS only": s3.tls_only_policy(BUCKET),
+    "topic: EventBridge publishes": sns.with_events_publish(
+        None, f"arn:aws:sns:{REGION}:{ACCOUNT}:stedi-lakehouse-alerts"),
 }
 
 
@@ -60,7 +62,7 @@ def test_parliament_does_find_a_resource_that_does_not_fit_its_action():
 
 
 def test_the_jobs_catalog_access_is_their_database_only_and_deletes_nothing():
-    [catalog, logs, metrics] = iam.glue_access_policy(REGION, ACCOUNT, DATABASE)["Statement"]
+    [catalog, logs, metrics, *_] = iam.glue_access_policy(REGION, ACCOUNT, DATABASE)["Statement"]
     prefix = f"arn:aws:glue:{REGION}:{ACCOUNT}"
     assert catalog["Resource"] == [f"{prefix}:catalog", f"{prefix}:database/{DATABASE}",
                                    f"{prefix}:table/{DATABASE}/*"]
@@ -203,3 +205,68 @@ def grants(policy: dict) -> set[tuple[str, str]]:
     assert all(statement["Effect"] == "Allow" for statement in policy["Statement"])
     return {(action, resource) for statement in policy["Statement"]
             for action in listed(statement["Action"]) for resource in listed(statement["Resource"])}
+
+
+# --- the alerts (#23): what the jobs' data-quality results need, and the topic and rule ---------
+
+def test_the_role_publishes_data_quality_results_and_metrics_in_their_namespace_only():
+    """glue:PublishDataQuality has one resource type, dataQualityRuleset (parliament, from the
+    Service Authorization Reference, checks the ARN fits it); the jobs' rulesets are inline and
+    nameless, so every ruleset of this region and account. cloudwatch:PutMetricData has no
+    resource type: the namespace condition is the only narrowing, as for the job metrics."""
+    statements = {s["Sid"]: s for s in iam.glue_access_policy(REGION, ACCOUNT,
+                                                               DATABASE)["Statement"]}
+    assert statements["PublishDataQualityResults"] == {
+        "Sid": "PublishDataQualityResults", "Effect": "Allow",
+        "Action": ["glue:PublishDataQuality"],
+        "Resource": [f"arn:aws:glue:{REGION}:{ACCOUNT}:dataQualityRuleset/*"]}
+    assert statements["DataQualityMetrics"] == {
+        "Sid": "DataQualityMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue Data Quality"}}}
+    assert statements["JobMetrics"]["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": "Glue"}}
+    assert findings(ROLE_POLICIES[iam.GLUE_POLICY_NAME]) == []
+
+
+def test_the_deployer_manages_the_alerts_topic_and_rule_only():
+    statements = {s["Sid"]: s for s in POLICIES["deployer"]["Statement"]}
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:stedi-lakehouse-alerts"
+    rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/stedi-lakehouse-failures"
+    assert statements["TheAlertsTopic"]["Resource"] == [topic]
+    assert statements["TheFailuresRule"]["Resource"] == [rule]
+    # what deploy and destroy call, and nothing more
+    assert sorted(statements["TheAlertsTopic"]["Action"]) == sorted(
+        ["sns:CreateTopic", "sns:TagResource", "sns:GetTopicAttributes", "sns:SetTopicAttributes",
+         "sns:ListTagsForResource", "sns:ListSubscriptionsByTopic", "sns:Subscribe",
+         "sns:DeleteTopic"])
+    assert sorted(statements["TheFailuresRule"]["Action"]) == sorted(
+        ["events:PutRule", "events:TagResource", "events:DescribeRule",
+         "events:ListTagsForResource", "events:PutTargets", "events:ListTargetsByRule",
+         "events:RemoveTargets", "events:DeleteRule"])
+    others = [s for sid, s in statements.items() if sid not in ("TheAlertsTopic",
+                                                                 "TheFailuresRule")]
+    assert not any(a.startswith(("sns:", "events:")) for s in others for a in s["Action"])
+    assert "iam:PassRole" not in statements["TheFailuresRule"]["Action"]  # the target has no role
+    assert sns.topic_arn(REGION, ACCOUNT, sns.alerts_topic_name(DATABASE)) == topic
+    assert events.rule_arn(REGION, ACCOUNT, events.failures_rule_name(DATABASE)) == rule
+
+
+def test_the_topic_lets_eventbridge_publish_as_the_eventbridge_guide_writes_it():
+    """The statement of the EventBridge User Guide's "Amazon SNS permissions", which says "You
+    can't use Condition blocks in Amazon SNS topic policies for EventBridge": no aws:SourceArn.
+    A policy someone else gave the topic keeps its statements; deploy's replaces itself."""
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:stedi-lakehouse-alerts"
+    ours = {"Sid": "EventBridgePublishesAlerts", "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
+            "Resource": topic}
+    assert POLICIES["topic: EventBridge publishes"] == {"Version": "2012-10-17",
+                                                        "Statement": [ours]}
+    theirs = {"Sid": "__default_statement_ID", "Effect": "Allow", "Principal": {"AWS": "*"},
+              "Action": ["SNS:Publish"], "Resource": topic,
+              "Condition": {"StringEquals": {"AWS:SourceOwner": ACCOUNT}}}
+    stale = {**ours, "Resource": "arn:aws:sns:us-east-1:1:old"}
+    existing = {"Version": "2008-10-17", "Id": "__default_policy_ID",
+                "Statement": [theirs, stale]}
+    assert sns.with_events_publish(existing, topic) == {
+        "Version": "2008-10-17", "Id": "__default_policy_ID", "Statement": [theirs, ours]}

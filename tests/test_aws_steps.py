@@ -5,16 +5,21 @@ trigger in DELETING, cannot hold a workflow's job run in RUNNING for a test that
 answers a workflow run that ends in ERROR at once, answers every lifecycle configuration with
 the same TransitionDefaultMinimumObjectSize whatever was put, and never refuses a permission;
 these paths are stubbed here, request by request, with the exact parameters AWS would receive.
+moto checks no EventBridge pattern either: the alerts rule's pattern is checked here against
+the events AWS documents.
 """
 
 from __future__ import annotations
+
+import json
 
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
+from moto.events.models import EventPattern
 
-from scripts.aws import athena, glue, s3, waiting
+from scripts.aws import athena, events, glue, s3, sns, waiting
 from scripts.aws.clients import CLIENT_CONFIG, AwsClients, AwsTarget
 from scripts.aws.deploy_config import (
     EXPIRING_PREFIXES_DAYS,
@@ -26,8 +31,10 @@ from scripts.aws.deploy_config import (
 from scripts.aws.dry_run import DryRun
 from scripts.aws.errors import (
     AwsCallError,
+    ForeignResourceError,
     JobRunFailedError,
     MissingCredentialsError,
+    TargetRefusedError,
     WaitTimeoutError,
     WorkflowBusyError,
 )
@@ -501,3 +508,175 @@ def test_an_s3_call_before_the_account_is_known_is_a_programming_error():
     aws("s3").head_object(Bucket="stedi-demo", Key="k")
     aws("s3").create_bucket(Bucket="stedi-demo")
     stubber.assert_no_pending_responses()
+
+
+# --- the alerts (#23): the rule's pattern against the events AWS documents ----------------------
+
+JOBS = [job.name for job in pipeline.JOBS]
+
+
+def glue_job_event(job: str, state: str) -> dict:
+    """A "Glue Job State Change" event as AWS's Glue developer guide shows one ("Automating AWS
+    Glue with EventBridge")."""
+    return {"version": "0", "id": "abcdef00-1234-5678-9abc-def012345678",
+            "detail-type": "Glue Job State Change", "source": "aws.glue",
+            "account": "123456789012", "time": "2017-09-07T18:57:21Z", "region": "us-west-2",
+            "resources": [],
+            "detail": {"jobName": job, "severity": "ERROR" if state != "SUCCEEDED" else "INFO",
+                       "state": state, "jobRunId": "jr_0123", "message": "SystemExit: 1"}}
+
+
+def data_quality_event(state: str, context: dict) -> dict:
+    """A "Data Quality Evaluation Results Available" event as AWS's Glue developer guide shows
+    one ("Setting up alerts, deployments, and scheduling"), for an ETL job or a catalog table."""
+    return {"version": "0", "id": "abcdef00-1234-5678-9abc-def012345678",
+            "detail-type": "Data Quality Evaluation Results Available",
+            "source": "aws.glue-dataquality", "account": "123456789012",
+            "time": "2017-09-07T18:57:21Z", "region": "us-west-2", "resources": [],
+            "detail": {"context": context, "resultID": "dqresult-1", "rulesetNames": ["r"],
+                       "state": state, "score": 0.5, "rulesSucceeded": 1, "rulesFailed": 1,
+                       "rulesSkipped": 0}}
+
+
+def in_job(job: str) -> dict:
+    return {"contextType": "GLUE_JOB", "jobId": "jr-1", "jobName": job, "evaluationContext": ""}
+
+
+CATALOG_CONTEXT = {"contextType": "GLUE_DATA_CATALOG", "runId": "dqrun-1",
+                   "databaseName": "stedi", "tableName": "customer_trusted",
+                   "catalogId": "123456789012"}
+
+
+def matches(pattern: object, event: object) -> bool:
+    """EventBridge's matching for what the rule uses, as its user guide states it: every field
+    of the pattern must be in the event; a list of values matches one of them; "$or" matches
+    when one of its patterns does."""
+    if isinstance(pattern, list):
+        return event in pattern
+    if not isinstance(event, dict):
+        return False
+    return all(any(matches(branch, event) for branch in value) if key == "$or"
+               else key in event and matches(value, event[key])
+               for key, value in pattern.items())
+
+
+def test_the_rule_pattern_is_the_two_documented_patterns_narrowed_to_the_five_jobs():
+    assert events.failure_event_pattern(JOBS) == {"$or": [
+        {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
+         "detail": {"jobName": JOBS, "state": ["FAILED", "TIMEOUT", "ERROR"]}},
+        {"source": ["aws.glue-dataquality"],
+         "detail-type": ["Data Quality Evaluation Results Available"],
+         "detail": {"context": {"contextType": ["GLUE_JOB"], "jobName": JOBS},
+                    "state": ["FAILED"]}}]}
+
+
+@pytest.mark.parametrize(("event", "alerted"), [
+    (glue_job_event("step_trainer_trusted", "FAILED"), True),
+    (glue_job_event("step_trainer_trusted", "TIMEOUT"), True),
+    (glue_job_event("step_trainer_trusted", "ERROR"), True),  # undocumented as an event state
+    (glue_job_event("step_trainer_trusted", "SUCCEEDED"), False),
+    (glue_job_event("step_trainer_trusted", "STOPPED"), False),  # someone stopped it
+    (glue_job_event("someone_elses_job", "FAILED"), False),
+    (data_quality_event("FAILED", in_job("customer_trusted_to_curated")), True),
+    (data_quality_event("SUCCEEDED", in_job("customer_trusted_to_curated")), False),
+    (data_quality_event("FAILED", in_job("someone_elses_job")), False),
+    (data_quality_event("FAILED", CATALOG_CONTEXT), False),  # a catalog ruleset run, not a job
+    ({**glue_job_event("step_trainer_trusted", "FAILED"), "source": "aws.glue-dataquality"},
+     False),
+], ids=lambda value: value if isinstance(value, bool) else
+   f"{value['detail-type']}:{value['detail']['state']}")
+def test_the_rule_alerts_on_failed_runs_and_evaluations_of_the_five_jobs_only(event, alerted):
+    """Offline, because moto checks no pattern; both by the matching the EventBridge guide
+    states and by moto's own matcher, which agree."""
+    pattern = events.failure_event_pattern(JOBS)
+    assert matches(pattern, event) is alerted
+    assert EventPattern.load(json.dumps(pattern)).matches_event(event) is alerted
+
+
+def test_the_target_is_the_topic_without_role_or_transformer():
+    topic = "arn:aws:sns:us-east-1:123456789012:stedi-lakehouse-alerts"
+    assert events.alerts_target(topic) == {"Id": "lakehouse-alerts-topic", "Arn": topic}
+
+
+@pytest.fixture
+def events_client():
+    yield from stubbed_client("events")
+
+
+@pytest.fixture
+def sns_client():
+    yield from stubbed_client("sns")
+
+
+RULE = "stedi-lakehouse-failures"
+RULE_ARN = f"arn:aws:events:us-east-1:123456789012:rule/{RULE}"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:stedi-lakehouse-alerts"
+TAGS = {"Tags": [{"Key": "created-by", "Value": "stedi-deploy"}]}
+
+
+def test_a_target_eventbridge_refuses_is_one_clear_error(events_client):
+    """PutTargets answers 200 and lists what it refused: that is no success."""
+    client, stubber = events_client
+    target = events.alerts_target(TOPIC)
+    stubber.add_response("list_targets_by_rule", {}, {"Rule": RULE})  # no Targets: none
+    stubber.add_response("put_targets", {"FailedEntryCount": 1, "FailedEntries": [
+        {"TargetId": target["Id"], "ErrorCode": "ValidationException",
+         "ErrorMessage": "Target is not valid"}]}, {"Rule": RULE, "Targets": [target]})
+    with pytest.raises(TargetRefusedError, match="EventBridge refused to add target "
+                                                 "lakehouse-alerts-topic of rule "
+                                                 f"{RULE}: ValidationException: Target is not"):
+        events.ensure_target(client, RULE, target)
+
+
+def test_a_rule_whose_spacing_alone_differs_is_left_alone(events_client):
+    client, stubber = events_client
+    definition = events.rule_definition(RULE, events.failure_event_pattern(JOBS), "d")
+    spaced = json.dumps(json.loads(definition["EventPattern"]), indent=4)
+    stubber.add_response("describe_rule", {**definition, "EventPattern": spaced,
+                                           "Arn": RULE_ARN}, {"Name": RULE})
+    stubber.add_response("list_tags_for_resource", TAGS, {"ResourceARN": RULE_ARN})
+    assert events.ensure_rule(client, definition, RULE_ARN) == "unchanged"
+
+
+def test_a_rule_or_topic_deploy_did_not_create_is_refused(events_client, sns_client):
+    client, stubber = events_client
+    definition = events.rule_definition(RULE, events.failure_event_pattern(JOBS), "d")
+    stubber.add_response("describe_rule", {**definition, "Arn": RULE_ARN}, {"Name": RULE})
+    stubber.add_response("list_tags_for_resource", {"Tags": []}, {"ResourceARN": RULE_ARN})
+    with pytest.raises(ForeignResourceError, match=f"EventBridge rule {RULE} exists and was "
+                                                   "not created by deploy"):
+        events.ensure_rule(client, definition, RULE_ARN)
+    client, stubber = sns_client
+    stubber.add_response("get_topic_attributes", {"Attributes": {"TopicArn": TOPIC}},
+                         {"TopicArn": TOPIC})
+    stubber.add_response("list_tags_for_resource", {"Tags": []}, {"ResourceArn": TOPIC})
+    with pytest.raises(ForeignResourceError, match="SNS topic stedi-lakehouse-alerts exists"):
+        sns.ensure_topic(client, "stedi-lakehouse-alerts", TOPIC)
+
+
+def test_a_pending_subscription_counts_as_subscribed(sns_client):
+    """ListSubscriptionsByTopic shows an unconfirmed one with the ARN "PendingConfirmation";
+    subscribing it again would mail a second confirmation."""
+    client, stubber = sns_client
+    stubber.add_response("list_subscriptions_by_topic", {"Subscriptions": [
+        {"SubscriptionArn": "PendingConfirmation", "Owner": "123456789012",
+         "Protocol": "email", "Endpoint": "Ana@Example.com", "TopicArn": TOPIC}]},
+        {"TopicArn": TOPIC})
+    assert sns.ensure_email_subscription(client, TOPIC, "ana@example.com") == (
+        "pending confirmation")
+
+
+def test_the_dry_run_plans_the_alerts_of_a_fresh_account():
+    plan = DryRun()
+    aws = AwsClients(AwsTarget(region="eu-west-1"), on_new_client=plan.attach)
+    aws.session = boto3.Session(region_name="eu-west-1")  # no credentials needed
+    topic = sns.topic_arn("eu-west-1", "000000000000", "stedi-lakehouse-alerts")
+    assert sns.ensure_topic(aws("sns"), "stedi-lakehouse-alerts", topic) == "created"
+    definition = events.rule_definition(RULE, events.failure_event_pattern(JOBS), "d")
+    assert events.ensure_rule(aws("events"), definition, RULE_ARN) == "created"
+    assert events.ensure_target(aws("events"), RULE, events.alerts_target(topic)) == "created"
+    assert sns.ensure_email_subscription(aws("sns"), topic, "ana@example.com") == "subscribed"
+    assert [f"{c.service}.{c.operation}" for c in plan.calls] == [
+        "sns.GetTopicAttributes", "sns.CreateTopic", "events.DescribeRule", "events.PutRule",
+        "events.ListTargetsByRule", "events.PutTargets", "sns.ListSubscriptionsByTopic",
+        "sns.Subscribe"]

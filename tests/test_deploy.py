@@ -20,6 +20,7 @@ from moto.glue.models import FakeJobRun
 
 from scripts import deploy as deploy_tool
 from scripts import destroy, forget
+from scripts.aws import events, sns
 from scripts.aws.clients import AwsClients
 from scripts.aws.deploy_config import (
     DEFAULT_ROLE,
@@ -786,3 +787,128 @@ def test_a_workflow_run_in_progress_is_followed_instead_of_refused(aws, landing)
     assert f"✓ {len(pipeline.JOBS)} jobs succeeded" in result.stdout
     runs = glue.get_workflow_runs(Name="stedi-lakehouse")["Runs"]
     assert [(r["WorkflowRunId"], r["Status"]) for r in runs] == [(scheduled, "COMPLETED")]
+
+
+# --- the alerts (#23): a failed run or data-quality evaluation is mailed ----------------------
+
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:stedi-lakehouse-alerts"
+RULE = "stedi-lakehouse-failures"
+RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{RULE}"
+
+
+def alerts_state(aws) -> dict:
+    """Everything AWS says of the topic, the rule, its targets and the subscriptions, without
+    the answers' request metadata."""
+    topics, bus = aws.client("sns"), aws.client("events")
+
+    def answer(call, **arguments) -> dict:
+        return {k: v for k, v in call(**arguments).items() if k != "ResponseMetadata"}
+
+    return {"topics": answer(topics.list_topics),
+            "topic": answer(topics.get_topic_attributes, TopicArn=TOPIC),
+            "topic tags": answer(topics.list_tags_for_resource, ResourceArn=TOPIC),
+            "subscriptions": answer(topics.list_subscriptions_by_topic, TopicArn=TOPIC),
+            "rules": answer(bus.list_rules),
+            "rule": answer(bus.describe_rule, Name=RULE),
+            "rule tags": answer(bus.list_tags_for_resource, ResourceARN=RULE_ARN),
+            "targets": answer(bus.list_targets_by_rule, Rule=RULE)}
+
+
+def test_deploy_makes_the_topic_the_rule_and_one_subscription_and_then_changes_nothing(
+        aws, landing):
+    first = deploy(aws, landing, "--create-role", "--no-run", "--notify", "ana@example.com")
+    assert first.returncode == 0, first.stderr
+    state = alerts_state(aws)
+    tag = [{"Key": "created-by", "Value": "stedi-deploy"}]
+    assert [t["TopicArn"] for t in state["topics"]["Topics"]] == [TOPIC]
+    assert json.loads(state["topic"]["Attributes"]["Policy"]) == {
+        "Version": "2012-10-17", "Statement": [sns.events_publish_statement(TOPIC)]}
+    assert state["topic tags"]["Tags"] == tag
+    assert [(s["Protocol"], s["Endpoint"]) for s in state["subscriptions"]["Subscriptions"]] == [
+        ("email", "ana@example.com")]
+    rule = state["rule"]
+    assert (rule["Arn"], rule["State"], rule["EventBusName"]) == (RULE_ARN, "ENABLED", "default")
+    assert json.loads(rule["EventPattern"]) == events.failure_event_pattern(
+        j.name for j in pipeline.JOBS)
+    assert state["rule tags"]["Tags"] == tag
+    assert state["targets"]["Targets"] == [{"Id": "lakehouse-alerts-topic", "Arn": TOPIC}]
+    assert "ana@example.com: subscribed; SNS mails a link to confirm" in first.stdout
+    # The same address again, typed otherwise: no second subscription, nothing rewritten.
+    second = deploy(aws, landing, "--create-role", "--no-run", "--notify", "Ana@Example.com")
+    assert second.returncode == 0, second.stderr
+    assert alerts_state(aws) == state
+    assert ("topic stedi-lakehouse-alerts unchanged" in second.stdout
+            and f"rule {RULE} unchanged, its target the topic unchanged" in second.stdout)
+    # moto confirms an email subscription at once; AWS waits for the link (tests/
+    # test_aws_steps.py shows a pending one counts as subscribed).
+    assert "Ana@Example.com: subscribed and confirmed" in second.stdout
+
+
+def test_a_changed_or_disabled_rule_and_a_lost_target_are_set_back(aws, landing):
+    assert deploy(aws, landing, "--create-role", "--no-run").returncode == 0
+    bus = aws.client("events")
+    bus.put_rule(Name=RULE, EventPattern=json.dumps({"source": ["aws.glue"]}), State="DISABLED")
+    bus.remove_targets(Rule=RULE, Ids=["lakehouse-alerts-topic"])
+    again = deploy(aws, landing, "--create-role", "--no-run")
+    assert again.returncode == 0, again.stderr
+    assert f"rule {RULE} updated, its target the topic created" in again.stdout
+    rule = bus.describe_rule(Name=RULE)
+    assert rule["State"] == "ENABLED"
+    assert json.loads(rule["EventPattern"]) == events.failure_event_pattern(
+        j.name for j in pipeline.JOBS)
+    assert [t["Arn"] for t in bus.list_targets_by_rule(Rule=RULE)["Targets"]] == [TOPIC]
+
+
+def test_destroy_lists_then_removes_the_rule_and_the_topic_with_its_subscriptions(aws, landing):
+    deployed = deploy(aws, landing, "--create-role", "--no-run", "--notify", "ana@example.com",
+                      "--notify", "bo@example.com")
+    assert deployed.returncode == 0, deployed.stderr
+    listing = aws.run_cli("scripts.destroy", "--bucket", BUCKET)
+    assert (f"EventBridge rule {RULE} and its targets, if deploy created it" in listing.stdout
+            and "SNS topic stedi-lakehouse-alerts and its subscriptions, if deploy created it"
+            in listing.stdout)
+    assert len(aws.client("sns").list_subscriptions()["Subscriptions"]) == 2  # nothing removed
+    result = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert aws.client("sns").list_topics()["Topics"] == []
+    assert aws.client("sns").list_subscriptions()["Subscriptions"] == []
+    assert aws.client("events").list_rules()["Rules"] == []
+    again = aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes")  # nothing left: fine
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_topic_of_the_name_deploy_did_not_create_is_refused_and_kept(aws, landing):
+    theirs = aws.client("sns").create_topic(Name="stedi-lakehouse-alerts")["TopicArn"]
+    result = deploy(aws, landing, "--create-role", "--no-run")
+    assert_one_line_error(result, "SNS topic stedi-lakehouse-alerts exists and was not created "
+                                  "by deploy")
+    assert aws.client("events").list_rules()["Rules"] == []
+    assert aws.run_cli("scripts.destroy", "--bucket", BUCKET, "--yes").returncode == 0
+    assert [t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"]] == [theirs]
+
+
+@pytest.mark.parametrize("address", ["not-an-email", "ana@example", "a b@example.com"])
+def test_a_bad_notify_address_is_one_line_and_status_2_before_anything_is_made(aws, landing,
+                                                                                address):
+    result = deploy(aws, landing, "--create-role", "--notify", "ana@example.com",
+                    "--notify", address)
+    assert_one_line_error(result, f"deploy: argument --notify: not an email address: "
+                                  f"{address!r}")
+    assert aws.client("s3").list_buckets()["Buckets"] == []
+    assert aws.client("sns").list_topics()["Topics"] == []
+
+
+def test_the_dry_run_plans_the_alerts(aws, landing):
+    result = deploy(aws, landing, "--create-role", "--dry-run", "--notify", "ana@example.com")
+    assert result.returncode == 0, result.stderr
+    topic = "arn:aws:sns:us-east-1:000000000000:stedi-lakehouse-alerts"
+    for call in (f"sns.GetTopicAttributes(TopicArn='{topic}')",
+                 "sns.CreateTopic(Name='stedi-lakehouse-alerts'",
+                 f"events.DescribeRule(Name='{RULE}')", f"events.PutRule(Name='{RULE}'",
+                 f"events.PutTargets(Rule='{RULE}', Targets=[{{'Id': 'lakehouse-alerts-topic', "
+                 "'Arn': 'arn:aws:sns:us-east-1:000000000000:",  # the plan cuts long values
+                 f"sns.Subscribe(TopicArn='{topic}', Protocol='email', "
+                 "Endpoint='ana@example.com')"):
+        assert call in result.stdout, call
+    assert aws.client("sns").list_topics()["Topics"] == []
+    assert aws.client("events").list_rules()["Rules"] == []

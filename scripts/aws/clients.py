@@ -43,8 +43,9 @@ from scripts.aws.errors import (
 RETRY_ATTEMPTS = 10  # the first call and up to nine retries, about a minute of backoff at most
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
                        connect_timeout=10, read_timeout=60)
-# Tag of every resource that deploy creates outside the bucket (role, VPC endpoint): destroy
-# removes only what carries it, and deploy changes no role without it unless told to adopt it.
+# Tag of every resource that deploy creates outside the bucket (role, VPC endpoint, alerts topic
+# and rule): destroy removes only what carries it, and deploy changes no role without it unless
+# told to adopt it, and no topic or rule without it at all.
 CREATED_BY_TAG = {"Key": "created-by", "Value": "stedi-deploy"}
 # The S3 request parameter that makes S3 refuse (403) a bucket another account owns.
 EXPECTED_BUCKET_OWNER = "ExpectedBucketOwner"

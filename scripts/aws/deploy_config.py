@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.aws import athena
+from scripts.aws import athena, events, sns
 from scripts.lake import pipeline
 from scripts.local_glue.glue_versions import DEFAULT_GLUE_VERSION, glue_runtime
 
@@ -53,6 +53,7 @@ class DeployConfig:
     workers: int = WORKERS
     job_workers: tuple[tuple[str, int], ...] = ()  # per-job overrides of ``workers``
     iam_settle_seconds: float = IAM_SETTLE_SECONDS
+    notify: tuple[str, ...] = ()  # email addresses subscribed to the alerts topic
 
     def workers_of(self, job_name: str) -> int:
         return dict(self.job_workers).get(job_name, self.workers)
@@ -68,6 +69,14 @@ class DeployConfig:
     @property
     def workgroup(self) -> str:
         return athena.workgroup_name(self.database)
+
+    @property
+    def alerts_topic(self) -> str:
+        return sns.alerts_topic_name(self.database)
+
+    @property
+    def failures_rule(self) -> str:
+        return events.failures_rule_name(self.database)
 
 
 def script_key(job: pipeline.GlueJob) -> str:

@@ -4,15 +4,18 @@
 Every statement is scoped to what deploy names: the bucket, the role, the database and its
 tables, the five jobs, the workflow and its triggers, the device-id key's SSM parameter, the
 lake's Athena workgroup (and Athena's primary one, where destroy drops the tables of a
-deployment made before the lake had a workgroup of its own). Athena runs the DDL with the
-caller's own Glue and S3 permissions, hence the table and bucket actions. ExpectedBucketOwner,
-which every S3 call carries, needs no permission, nor does sts:GetCallerIdentity.
+deployment made before the lake had a workgroup of its own), the alerts topic and the
+EventBridge rule that feeds it. Athena runs the DDL with the caller's own Glue and S3
+permissions, hence the table and bucket actions. ExpectedBucketOwner, which every S3 call
+carries, needs no permission, nor does sts:GetCallerIdentity.
 """
 
 from __future__ import annotations
 
 from scripts.aws.athena import PRIMARY_WORKGROUP, workgroup_name
+from scripts.aws.events import failures_rule_name, rule_arn
 from scripts.aws.iam import catalog_resources
+from scripts.aws.sns import alerts_topic_name, topic_arn
 from scripts.aws.ssm import device_key_parameter, parameter_arn
 from scripts.lake import pipeline
 
@@ -80,6 +83,19 @@ def deployer_policy(bucket: str, database: str, role_name: str, workflow: str, r
          "Resource": [f"{athena}/{workgroup_name(database)}", f"{athena}/{PRIMARY_WORKGROUP}"]},
         {"Sid": "FindTheWorkgroup", "Effect": "Allow", "Action": ["athena:ListWorkGroups"],
          "Resource": "*"},  # ListWorkGroups supports no resource-level permissions
+        # Tagging at creation needs sns:TagResource besides sns:CreateTopic; deleting the topic
+        # deletes its subscriptions, so there is no Unsubscribe.
+        {"Sid": "TheAlertsTopic", "Effect": "Allow",
+         "Action": ["sns:CreateTopic", "sns:TagResource", "sns:GetTopicAttributes",
+                    "sns:SetTopicAttributes", "sns:ListTagsForResource",
+                    "sns:ListSubscriptionsByTopic", "sns:Subscribe", "sns:DeleteTopic"],
+         "Resource": [topic_arn(region, account, alerts_topic_name(database))]},
+        # PutRule carries the tag, hence events:TagResource.
+        {"Sid": "TheFailuresRule", "Effect": "Allow",
+         "Action": ["events:PutRule", "events:TagResource", "events:DescribeRule",
+                    "events:ListTagsForResource", "events:PutTargets",
+                    "events:ListTargetsByRule", "events:RemoveTargets", "events:DeleteRule"],
+         "Resource": [rule_arn(region, account, failures_rule_name(database))]},
     ]
     if vpc:
         statements += [

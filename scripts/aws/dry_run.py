@@ -29,6 +29,8 @@ NOT_FOUND = {
     ("glue", "GetJob"): (400, "EntityNotFoundException"),
     ("glue", "GetWorkflow"): (400, "EntityNotFoundException"),
     ("glue", "GetTrigger"): (400, "EntityNotFoundException"),
+    ("sns", "GetTopicAttributes"): (404, "NotFound"),
+    ("events", "DescribeRule"): (400, "ResourceNotFoundException"),
 }
 
 # Answers whose content the deploy code reads.

@@ -55,6 +55,15 @@ class ForeignRoleError(DeployError):
     """The role exists but deploy did not create it, and adopting it was not asked for."""
 
 
+class ForeignResourceError(DeployError):
+    """An SNS topic or EventBridge rule of deploy's name exists but deploy did not create it."""
+
+
+class TargetRefusedError(DeployError):
+    """EventBridge refused to add or remove a rule's target (PutTargets and RemoveTargets
+    report a refused entry in their answer, not as an error)."""
+
+
 class BucketInOtherRegionError(DeployError):
     """The bucket exists in another region than the deploy's."""
 

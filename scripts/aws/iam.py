@@ -23,6 +23,10 @@ JOB_CATALOG_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:CreateTable",
                        "glue:BatchGetPartition", "glue:BatchCreatePartition"]
 # Glue publishes its job metrics (--enable-metrics) in this CloudWatch namespace.
 GLUE_METRICS_NAMESPACE = "Glue"
+# EvaluateDataQuality publishes its rule metrics here (enableDataQualityCloudWatchMetrics; AWS
+# Glue's "Setting up alerts, deployments, and scheduling": the "Glue Data Quality" namespace),
+# which Glue Data Quality's EventBridge events also need.
+DATA_QUALITY_METRICS_NAMESPACE = "Glue Data Quality"
 
 
 # What the jobs' S3 connector calls on the bucket and on its objects. From Glue 5.1 that
@@ -56,9 +60,17 @@ def catalog_resources(region: str, account: str, database: str) -> list[str]:
             f"{prefix}:table/{database}/*"]
 
 
+def data_quality_rulesets(region: str, account: str) -> str:
+    """The resources of glue:PublishDataQuality, whose only resource type is dataQualityRuleset
+    (Service Authorization Reference, AWS Glue). The jobs' rulesets are written in the scripts
+    and have no name in the catalog, so every ruleset of the region and account."""
+    return f"arn:aws:glue:{region}:{account}:dataQualityRuleset/*"
+
+
 def glue_access_policy(region: str, account: str, database: str) -> dict:
     """What a Glue job needs besides the lake: its database's tables in the Data Catalog, its
-    logs, its metrics; each on the narrowest resource that works."""
+    logs, its metrics, and publishing its data-quality results; each on the narrowest resource
+    that works."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -70,6 +82,14 @@ def glue_access_policy(region: str, account: str, database: str) -> dict:
             {"Sid": "JobMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"],
              "Resource": "*",  # PutMetricData has no resource type; the namespace narrows it
              "Condition": {"StringEquals": {"cloudwatch:namespace": GLUE_METRICS_NAMESPACE}}},
+            # EvaluateDataQuality's results (enableDataQualityResultsPublishing) and metrics.
+            {"Sid": "PublishDataQualityResults", "Effect": "Allow",
+             "Action": ["glue:PublishDataQuality"],
+             "Resource": [data_quality_rulesets(region, account)]},
+            {"Sid": "DataQualityMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"],
+             "Resource": "*",  # as JobMetrics: the namespace narrows it
+             "Condition": {"StringEquals": {
+                 "cloudwatch:namespace": DATA_QUALITY_METRICS_NAMESPACE}}},
         ],
     }
 
