@@ -20,6 +20,7 @@ from awsglue.context import GlueContext
 from awsglue.dynamicframe import DynamicFrame
 from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
+from awsgluedq.transforms import EvaluateDataQuality
 from pyspark.context import SparkContext
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql.functions import (array, coalesce, col, lit, monotonically_increasing_id,
@@ -116,20 +117,31 @@ def main() -> None:
 
     step_trainer_landing, quarantined, customer_curated = extract(glue_context,
                                                                   args["lake_root"])
+    # The gates first: a failed one stops the job before anything published is replaced.
+    gate_landing(glue_context, args, "step_trainer_landing", step_trainer_landing, quarantined)
+    [(table_name, relative_path)] = TARGET.items()
+    step_trainer_trusted = gate_table(
+        glue_context, args, table_name, relative_path,
+        transform(step_trainer_landing, customer_curated, args["consent_mode"]),
+        ["sensorReadingTime", "serialNumber", "distanceFromObject"])
     accounting = load_quarantine(glue_context, step_trainer_landing, quarantined, args["lake_root"],
                                  QUARANTINE)
     write_accounting(glue_context, f"{args['lake_root']}/{ACCOUNTING}",
                      {"source": "step_trainer", **accounting})
-    [(table_name, relative_path)] = TARGET.items()
-    load(glue_context, transform(step_trainer_landing, customer_curated, args["consent_mode"]),
-         args["lake_root"], args["database"], table_name, relative_path)
+    load(glue_context, step_trainer_trusted, args["lake_root"], args["database"], table_name,
+         relative_path)
     job.commit()
 
 
 # --- shared block job_plumbing: edit glue_jobs/shared/job_plumbing.py, then `make glue-scripts`
-OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
+# With the data-quality gates' (glue_jobs/shared/quality_gate.py; docs/design.md,
+# "Data-quality gates").
+OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device",
+                      "dq_history": "3", "dq_min_ratio": "0.5", "dq_max_ratio": "2",
+                      "dq_max_reject_rate": "0.5", "dq_override": "false"}
 ALLOWED_VALUES = {"consent_mode": ("registered", "since_consent"),
-                  "ml_match": ("device", "timestamp")}
+                  "ml_match": ("device", "timestamp"),
+                  "dq_override": ("true", "false")}
 
 
 class MissingColumnsError(ValueError):
@@ -563,6 +575,131 @@ def write_accounting(glue_context: GlueContext, location: str, accounting: dict)
         stream.close()
     glue_context.get_logger().info(f"landing records: {text}")
 # --- end of shared block landing_reader
+
+
+# --- shared block quality_gate: edit glue_jobs/shared/quality_gate.py, then `make glue-scripts`
+# The gates' job arguments and their defaults are job_plumbing's OPTIONAL_ARGUMENTS: dq_history
+# (the earlier runs a dynamic rule averages), dq_min_ratio and dq_max_ratio (how far a table may
+# shrink or grow against them), dq_max_reject_rate (the share of landing records that may be
+# quarantined) and dq_override ("true": publish what fails, and log it).
+
+
+class DataQualityGateError(RuntimeError):
+    """Data that fails its gate: nothing was published."""
+
+
+def number_argument(args: dict[str, str], name: str) -> str:
+    """A gate argument as a DQDL number (digits, one point), or ValueError naming it."""
+    text = args[name].strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0 or not text.replace(".", "", 1).isdigit():
+        raise ValueError(f"--{name} must be a number of 0 or more, not {args[name]!r}")
+    return text
+
+
+def row_count_rules(args: dict[str, str]) -> list[str]:
+    """The rows against the recent history. With no history DQDL's last(k) is 0.0, which no
+    row count stays under, and DQDL has no test of "no history yet": the growth rule passes
+    too when ColumnCount > max(last(1)), which a table's fixed columns meet on its first
+    evaluation only."""
+    recent = f"avg(last({int(number_argument(args, 'dq_history'))}))"
+    return [f"RowCount >= {recent} * {number_argument(args, 'dq_min_ratio')}",
+            f"(RowCount <= {recent} * {number_argument(args, 'dq_max_ratio')}) or "
+            "(ColumnCount > max(last(1)))"]
+
+
+def table_rules(key_columns: list[str], args: dict[str, str]) -> list[str]:
+    """Of a table about to be published: its grain unique and complete where it has a key (a
+    table of no rows has no duplicate), and its row count."""
+    quoted = " ".join(f'"{name}"' for name in key_columns)
+    key_rule = [f"(IsPrimaryKey {quoted}) or (RowCount = 0)"] if key_columns else []
+    return key_rule + row_count_rules(args)
+
+
+def measured(failure_reason: str) -> str:
+    """Glue's failure reason, short: "measured 0.0" of "Value: 0.0 does not meet the
+    constraint requirement!"; other reasons (a missing column) as they are."""
+    prefix, _, rest = failure_reason.partition("Value: ")
+    if prefix or " does not meet" not in rest:
+        return failure_reason
+    return f"measured {rest.split(' does not meet')[0]}"
+
+
+def check_gate(glue_context: GlueContext, frame: DataFrame, context: str, rules: list[str],
+               args: dict[str, str]) -> list[dict]:
+    """Evaluate the rules on the frame (Glue Data Quality, results under ``context``); raise
+    DataQualityGateError naming the failed rules unless --dq_override is true."""
+    ruleset = "Rules = [\n    " + ",\n    ".join(rules) + "\n]"
+    evaluated = EvaluateDataQuality.apply(
+        frame=DynamicFrame.fromDF(frame, glue_context, context), ruleset=ruleset,
+        publishing_options={"dataQualityEvaluationContext": context,
+                            "enableDataQualityCloudWatchMetrics": True,
+                            "enableDataQualityResultsPublishing": True})
+    results = [row.asDict() for row in evaluated.toDF().collect()]
+    logger = glue_context.get_logger()
+    failed = [result for result in results if result["Outcome"] != "Passed"]
+    for result in results:
+        logger.info(f"data quality {context}: {result['Outcome']}: {result['Rule']}"
+                    + (f" ({result['FailureReason']})" if result["FailureReason"] else ""))
+    if failed and args["dq_override"] != "true":
+        reasons = "; ".join(f"{result['Rule']} ({measured(result['FailureReason'])})"
+                            for result in failed)
+        raise DataQualityGateError(
+            f"data-quality gate {context} failed, nothing was published: {reasons}; if the "
+            "change is meant, run again with --dq_override true")
+    if failed:
+        logger.warn(f"data quality {context}: {len(failed)} failed rules overridden "
+                    "(--dq_override true): published anyway")
+    return results
+
+
+def gate_table(glue_context: GlueContext, args: dict[str, str], table_name: str,
+               relative_path: str, frame: DataFrame, key_columns: list[str]) -> DataFrame:
+    """The gate of the table the job is about to publish; returns the frame, kept for the
+    write. Its history is per option pair: the options change what the table holds."""
+    kept = frame.persist()
+    rules = table_rules(key_columns, args)
+    check_gate(glue_context, kept, f"{args['database']}.{table_name}.{args['consent_mode']}."
+                                   f"{args['ml_match']}", rules, args)
+    return kept
+# --- end of shared block quality_gate
+
+
+# --- shared block landing_gate: edit glue_jobs/shared/landing_gate.py, then `make glue-scripts`
+ACCEPTED_MARK = "accepted_record"
+
+
+def landing_rules(fields: list[str], args: dict[str, str]) -> list[str]:
+    """Of the landing records: the share accepted, each field present in enough of them as in
+    recent runs (a renamed or dropped field is in none), and their count."""
+    accepted_share = 1 - float(number_argument(args, "dq_max_reject_rate"))
+    recent = f"avg(last({int(number_argument(args, 'dq_history'))}))"
+    rules = [f'Completeness "{ACCEPTED_MARK}" >= {accepted_share:.6g}']
+    rules += [f'Completeness "{name}" >= {recent} * {number_argument(args, "dq_min_ratio")}'
+              for name in fields]
+    return rules + row_count_rules(args)
+
+
+def landing_records(accepted: DataFrame, quarantined: DataFrame) -> DataFrame:
+    """Every landing record: the accepted with their fields and the mark, the quarantined with
+    neither (their fields could not be read)."""
+    marked = accepted.withColumn(ACCEPTED_MARK, lit(1))
+    unread = quarantined.select(*[lit(None).cast(field.dataType).alias(field.name)
+                                  for field in accepted.schema.fields],
+                                lit(None).cast("int").alias(ACCEPTED_MARK))
+    return marked.unionByName(unread)
+
+
+def gate_landing(glue_context: GlueContext, args: dict[str, str], table_name: str,
+                 accepted: DataFrame, quarantined: DataFrame) -> None:
+    """The landing records' gate, before the job rewrites its quarantine."""
+    check_gate(glue_context, landing_records(accepted, quarantined),
+               f"{args['database']}.{table_name}",
+               landing_rules(accepted.columns, args), args)
+# --- end of shared block landing_gate
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ def parse_arguments(argv: list[str]):
                         help="comma-separated job names (default: all, in dependency order)")
     parser.add_argument("--database", default=pipeline.DEFAULT_DATABASE)
     parser.add_argument("--report-json", type=Path, help="also write the run report here")
+    parser.add_argument("--dq-override", action="store_true",
+                        help="publish even data that fails the data-quality gates (a change "
+                             "you mean: a real drop in customers, a new export format)")
     parser.add_argument("--device-key-file", type=Path, default=None,
                         help="the key of the pseudonymous device ids, made if missing "
                              f"(default: {local_device_key.default_key_file()})")
@@ -64,6 +67,15 @@ def render_counts(counts: dict[str, int | None], rejected: dict[str, int]) -> st
     return box_table(("table", "zone", "rows"), rows, right_aligned=frozenset({2}))
 
 
+def render_data_quality(results: dict[str, list[dict]]) -> str:
+    """A box table of the data-quality gates this run evaluated: rules passed and failed."""
+    rows = [(context, f"{sum(r['Outcome'] == 'Passed' for r in rules)}",
+             f"{sum(r['Outcome'] != 'Passed' for r in rules)}")
+            for context, rules in results.items()]
+    return box_table(("data-quality gate", "rules passed", "failed"), rows,
+                     right_aligned=frozenset({1, 2}))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
@@ -75,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         missing = missing_inputs(lake, jobs)
         if missing:
             raise CliError(f"missing input: {'; '.join(missing)}")
-        options = pipeline.job_options(args.database, args.consent_mode, args.ml_match)
+        options = pipeline.job_options(args.database, args.consent_mode, args.ml_match,
+                                       args.dq_override)
 
         started = time.perf_counter()
         from scripts.local_glue import activate
@@ -98,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(error))
     write_report(report, lake, args.report_json)
     print(render_counts(report["tables"], report["rejected"]))
+    print(render_data_quality(report["data_quality"]))
     if report["warnings"].get("shared_serial_numbers"):
         print(f"warning: {report['warnings']['shared_serial_numbers']} serial numbers belong to "
               "several customers (no zone multiplies their rows)")

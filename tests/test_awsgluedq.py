@@ -15,6 +15,9 @@ from awsglue.dynamicframe import DynamicFrame
 from awsgluedq._dqdl import Composite, DqdlError, Last, Rule, parse
 from awsgluedq.transforms import RESULT_SCHEMA, EvaluateDataQuality, history_file
 
+pytestmark = pytest.mark.every_glue_version
+
+
 # --- the grammar ---------------------------------------------------------------------------------
 
 

@@ -5,9 +5,14 @@ from awsglue.dynamicframe import DynamicFrame
 from awsglue.utils import getResolvedOptions
 from pyspark.sql import DataFrame
 
-OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device"}
+# With the data-quality gates' (glue_jobs/shared/quality_gate.py; docs/design.md,
+# "Data-quality gates").
+OPTIONAL_ARGUMENTS = {"database": "stedi", "consent_mode": "registered", "ml_match": "device",
+                      "dq_history": "3", "dq_min_ratio": "0.5", "dq_max_ratio": "2",
+                      "dq_max_reject_rate": "0.5", "dq_override": "false"}
 ALLOWED_VALUES = {"consent_mode": ("registered", "since_consent"),
-                  "ml_match": ("device", "timestamp")}
+                  "ml_match": ("device", "timestamp"),
+                  "dq_override": ("true", "false")}
 
 
 class MissingColumnsError(ValueError):

@@ -21,10 +21,12 @@ SOURCES = ("customer", "accelerometer", "step_trainer")
 
 
 def job_options(database: str = DEFAULT_DATABASE, consent_mode: str = DEFAULT_CONSENT_MODE,
-                ml_match: str = DEFAULT_ML_MATCH) -> dict[str, str]:
+                ml_match: str = DEFAULT_ML_MATCH, dq_override: bool = False) -> dict[str, str]:
     """The options every Glue job takes besides JOB_NAME and lake_root, by name
-    (docs/design.md, "Job options")."""
-    return {"database": database, "consent_mode": consent_mode, "ml_match": ml_match}
+    (docs/design.md, "Job options"); --dq_override only when the gates are overridden
+    (docs/design.md, "Data-quality gates")."""
+    return {"database": database, "consent_mode": consent_mode, "ml_match": ml_match,
+            **({"dq_override": "true"} if dq_override else {})}
 
 
 def accounting_path(source: str) -> str:

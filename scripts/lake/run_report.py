@@ -32,3 +32,20 @@ def landing_counts(accounting: dict[str, dict]) -> tuple[dict, dict[str, int], d
                 for source in pipeline.SOURCES}
     shared = accounting.get("customer", {}).get("shared_serial_numbers", 0)
     return accepted, rejected, {"shared_serial_numbers": shared} if shared else {}
+
+
+def data_quality_marks(lake: Path) -> dict[str, int]:
+    """How many evaluations each data-quality context has kept so far (``<lake>/_dq/``, where
+    the local awsgluedq keeps them: docs/design.md, "Data-quality gates")."""
+    return {path.stem: len(path.read_text().splitlines())
+            for path in sorted((lake / "_dq").glob("*.jsonl"))}
+
+
+def data_quality_since(lake: Path, marks: dict[str, int]) -> dict[str, list[dict]]:
+    """Per context evaluated since ``marks``, the rule results of its latest evaluation."""
+    found = {}
+    for context, count in data_quality_marks(lake).items():
+        if count > marks.get(context, 0):
+            latest = (lake / "_dq" / f"{context}.jsonl").read_text().splitlines()[-1]
+            found[context] = json.loads(latest)["results"]
+    return found

@@ -43,7 +43,17 @@ def run_script(argv: list[str], lake: Path) -> None:
     """Execute the script ``argv[0]`` as ``__main__`` with ``sys.argv`` = ``argv`` (needs
     ``scripts.local_glue.activate()`` and a Spark session made before)."""
     with glue_process_state(argv, lake):
-        runpy.run_path(argv[0], run_name="__main__")
+        try:
+            runpy.run_path(argv[0], run_name="__main__")
+        finally:
+            # A Glue job run ends with its Spark session, and its cached data with it; the
+            # local jobs share one session, where a later run of the same plan on changed
+            # landing files would otherwise read the earlier run's cache.
+            from pyspark.sql import SparkSession
+
+            active = SparkSession.getActiveSession()
+            if active is not None:
+                active.catalog.clearCache()
 
 
 def first_line(error: BaseException) -> str:

@@ -16,7 +16,12 @@ from types import ModuleType
 from scripts._cli.errors import CliError
 from scripts.lake import local_device_key, pipeline
 from scripts.lake.pipeline import GlueJob
-from scripts.lake.run_report import landing_counts, read_accounting
+from scripts.lake.run_report import (
+    data_quality_marks,
+    data_quality_since,
+    landing_counts,
+    read_accounting,
+)
 from scripts.local_glue.glue_process import run_reported
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +105,7 @@ def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str],
         print(f"made the device-id key {key_file} (readable by you only; keep it: the ids "
               "of machine_learning_curated are computed with it)", flush=True)
     seconds = {}
+    evaluated_before = data_quality_marks(lake)
     for position, job in enumerate(jobs, start=1):
         seconds[job.name] = round(run_reported(
             glue_arguments(job, lake, options, key_file), lake, job.name,
@@ -107,8 +113,11 @@ def run_pipeline(lake: Path, jobs: tuple[GlueJob, ...], options: dict[str, str],
     with JobProgress("counting the rows of every table", spark.sparkContext):
         landing, rejected, warnings = landing_counts(read_accounting(lake))
         outputs = count_outputs(spark, lake)
-    return {"options": {"consent_mode": options["consent_mode"], "ml_match": options["ml_match"]},
+    overridden = {"dq_override": True} if options.get("dq_override") == "true" else {}
+    return {"options": {"consent_mode": options["consent_mode"], "ml_match": options["ml_match"],
+                        **overridden},
             "tables": {t.name: landing.get(t.name, outputs.get(t.name)) for t in pipeline.TABLES},
             "rejected": rejected,
             "warnings": warnings,
-            "seconds": seconds}
+            "seconds": seconds,
+            "data_quality": data_quality_since(lake, evaluated_before)}

@@ -1,0 +1,134 @@
+"""A bad export never replaces a published table (docs/design.md, "Data-quality gates"): on the
+Udacity data, a good run, then the export with a required field renamed, dropped or retyped in
+every record of one source, or cut to a small part of itself: the run fails naming the failed
+rules, and every published table (the zones and the quarantine) keeps exactly the rows it had.
+The restored export runs green; a first run with no history and an export that only adds a
+field pass."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from scripts._cli.errors import CliError
+from scripts.lake import pipeline
+from scripts.local_glue.runner import run_pipeline
+from tests.support import UDACITY_DATA, copy_landing, needs_udacity_data
+from tests.test_pipeline import output_rows
+
+# The same rulesets on every Glue version: each version has its own Spark and awsgluedq.
+pytestmark = [needs_udacity_data, pytest.mark.every_glue_version]
+
+
+def published(lake: Path) -> dict[str, list]:
+    """What consumers read: every zone's rows and every quarantine's records."""
+    quarantined = {source: sorted(line for path in (lake / source / "quarantine").glob("*.json")
+                                  for line in path.read_text().splitlines())
+                   for source in pipeline.SOURCES if (lake / source / "quarantine").is_dir()}
+    return {**output_rows(lake), **{f"{s}_quarantine": rows for s, rows in quarantined.items()}}
+
+
+def edit_lines(lake: Path, source: str, edit: Callable[[list[str]], list[str]]) -> None:
+    for path in sorted((lake / source / "landing").glob("*.json")):
+        path.write_text("".join(line + "\n" for line in edit(path.read_text().splitlines())))
+
+
+def rename(field: str, to: str) -> Callable[[list[str]], list[str]]:
+    return lambda lines: [line.replace(f'"{field}"', f'"{to}"') for line in lines]
+
+
+def drop(field: str) -> Callable[[list[str]], list[str]]:
+    def without(line: str) -> str:
+        record = json.loads(line)
+        record.pop(field, None)
+        return json.dumps(record)
+    return lambda lines: [without(line) for line in lines if line.strip()]
+
+
+def retype(field: str) -> Callable[[list[str]], list[str]]:
+    return lambda lines: [re.sub(rf'"{field}":\s*[-0-9.eE]+', f'"{field}": "n/a"', line)
+                          for line in lines]
+
+
+def keep_a_tenth(lines: list[str]) -> list[str]:
+    return lines[: max(1, len(lines) // 10)]
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory):
+    """The Udacity export after a first run, with no history: it passes."""
+    lake = copy_landing(UDACITY_DATA, tmp_path_factory.mktemp("gates") / "lake")
+    run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
+    return lake
+
+
+@pytest.mark.parametrize(("source", "edit", "failed_rule"), [
+    ("accelerometer", rename("timestamp", "ts"), 'Completeness "accepted_record" >= 0.5'),
+    ("customer", rename("shareWithResearchAsOfDate", "shareWithResearchDate"),
+     'Completeness "shareWithResearchAsOfDate" >= avg(last(3)) * 0.5'),
+    ("step_trainer", drop("distanceFromObject"),
+     'Completeness "distanceFromObject" >= avg(last(3)) * 0.5'),
+    ("accelerometer", retype("x"), 'Completeness "accepted_record" >= 0.5'),
+    ("customer", keep_a_tenth, "RowCount >= avg(last(3)) * 0.5"),
+], ids=["renamed key field", "renamed consent", "dropped field", "retyped field", "cut short"])
+def test_a_bad_export_fails_its_gate_and_every_published_table_keeps_its_rows(
+        spark, lake, tmp_path, source, edit, failed_rule):
+    before = published(lake)
+    saved = tmp_path / "landing"
+    shutil.copytree(lake / source / "landing", saved)
+    edit_lines(lake, source, edit)
+    try:
+        with pytest.raises(CliError) as failure:
+            run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
+        message = str(failure.value)
+        assert f"job {pipeline.landing_job(source).name} failed: data-quality gate " in message
+        assert f"{failed_rule} (measured " in message
+        assert "nothing was published" in message
+        assert published(lake) == before
+    finally:
+        shutil.rmtree(lake / source / "landing")
+        shutil.copytree(saved, lake / source / "landing")
+    report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)  # restored: green
+    assert published(lake) == before
+    assert "dq_override" not in report["options"]
+
+
+def test_an_export_that_only_adds_a_field_passes(spark, lake, tmp_path):
+    before = published(lake)
+    saved = tmp_path / "landing"
+    shutil.copytree(lake / "customer" / "landing", saved)
+    edit_lines(lake, "customer", lambda lines: [line.replace("{", '{"loyaltyTier": "gold", ', 1)
+                                                for line in lines])
+    try:
+        report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
+        assert published(lake) == before
+        # The run report holds every gate this run evaluated, each rule's result in it.
+        assert sorted(report["data_quality"]) == sorted(
+            [f"stedi.{table.name}" for table in pipeline.landing_tables()]
+            + [f"stedi.{table.name}.registered.device" for table in pipeline.output_tables()])
+        results = [r for rules in report["data_quality"].values() for r in rules]
+        assert {r["Outcome"] for r in results} == {"Passed"}
+        assert 'Completeness "shareWithResearchAsOfDate" >= avg(last(3)) * 0.5' in {
+            r["Rule"] for r in report["data_quality"]["stedi.customer_landing"]}
+    finally:
+        shutil.rmtree(lake / "customer" / "landing")
+        shutil.copytree(saved, lake / "customer" / "landing")
+
+
+def test_an_override_publishes_what_fails_and_the_report_says_so(spark, lake, tmp_path):
+    saved = tmp_path / "landing"
+    shutil.copytree(lake / "customer" / "landing", saved)
+    edit_lines(lake, "customer", keep_a_tenth)
+    try:
+        report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(dq_override=True), spark)
+        assert report["options"]["dq_override"] is True
+        assert report["tables"]["customer_landing"] < 100
+    finally:
+        shutil.rmtree(lake / "customer" / "landing")
+        shutil.copytree(saved, lake / "customer" / "landing")
+        run_pipeline(lake, pipeline.JOBS, pipeline.job_options(dq_override=True), spark)
