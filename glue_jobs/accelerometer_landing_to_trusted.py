@@ -11,6 +11,7 @@ Arguments: --JOB_NAME --lake_root [--database stedi] [--consent_mode registered|
 [--ml_match device|timestamp].
 """
 
+import datetime
 import json
 import sys
 
@@ -585,6 +586,14 @@ def write_accounting(glue_context: GlueContext, location: str, accounting: dict)
 # quarantined) and dq_override ("true": publish what fails, and log it).
 
 
+# Every gate's rule results are appended under the lake root here: the catalog table
+# data_quality_results (athena_ddl/data_quality_results.sql), queried in Athena and by make query.
+RESULTS_PATH = "data_quality/results"
+RESULTS_SCHEMA = ("evaluated_at timestamp, job_name string, job_run_id string, "
+                  "evaluation_context string, rule string, outcome string, failure_reason string, "
+                  "evaluated_metrics map<string,double>, dq_override boolean")
+
+
 class DataQualityGateError(RuntimeError):
     """Data that fails its gate: nothing was published."""
 
@@ -629,6 +638,21 @@ def measured(failure_reason: str) -> str:
     return f"measured {rest.split(' does not meet')[0]}"
 
 
+def record_results(glue_context: GlueContext, args: dict[str, str], context: str,
+                   results: list[dict]) -> None:
+    """Append an evaluation's rule results to data_quality_results, one small Parquet file per
+    evaluation. Written before the gate acts on them, so that a stopped run's reasons are there
+    for Athena as much as a green run's; the rows come from the collected results, so the
+    evaluation runs once."""
+    evaluated_at = datetime.datetime.now(datetime.timezone.utc)
+    rows = [(evaluated_at, args["JOB_NAME"], args.get("JOB_RUN_ID"), context, result["Rule"],
+             result["Outcome"], result["FailureReason"], result["EvaluatedMetrics"],
+             args["dq_override"] == "true") for result in results]
+    spark = glue_context.spark_session
+    spark.createDataFrame(rows, RESULTS_SCHEMA).coalesce(1).write.mode("append").parquet(
+        f"{args['lake_root']}/{RESULTS_PATH}/")
+
+
 def check_gate(glue_context: GlueContext, frame: DataFrame, context: str, rules: list[str],
                args: dict[str, str]) -> list[dict]:
     """Evaluate the rules on the frame (Glue Data Quality, results under ``context``); raise
@@ -640,6 +664,7 @@ def check_gate(glue_context: GlueContext, frame: DataFrame, context: str, rules:
                             "enableDataQualityCloudWatchMetrics": True,
                             "enableDataQualityResultsPublishing": True})
     results = [row.asDict() for row in evaluated.toDF().collect()]
+    record_results(glue_context, args, context, results)
     logger = glue_context.get_logger()
     failed = [result for result in results if result["Outcome"] != "Passed"]
     for result in results:

@@ -12,7 +12,7 @@ scratch prefixes expiring); optionally an S3 gateway endpoint for a VPC and the 
 role; the SSM SecureString holding the key of machine_learning_curated's device ids (made once,
 never overwritten); the landing data and the five job scripts (unchanged files are skipped);
 the lake's own Athena workgroup (results in the bucket, enforced); the Glue database and the
-eleven tables of athena_ddl/ (through Athena); the five Glue jobs; a Glue workflow whose
+twelve tables of athena_ddl/ (through Athena); the five Glue jobs; a Glue workflow whose
 triggers chain the jobs; the alerts: an SNS topic and an EventBridge rule that sends it every
 failed run of the jobs and every failed data-quality evaluation in them, with an email
 subscription per --notify (confirmed by its owner from SNS's email); then, unless --no-run,
@@ -193,7 +193,8 @@ def deploy_catalog(aws: AwsClients, config: DeployConfig) -> None:
                                  config.bucket)
         say(f"  table {config.database}.{name} created from athena_ddl/{name}.sql")
     say(f"✓ {len(pipeline.CATALOG_TABLES)} tables created through Athena "
-        f"({len(pipeline.QUARANTINE_TABLES)} of them for the quarantined records)")
+        f"({len(pipeline.QUARANTINE_TABLES)} of them for the quarantined records, one for the "
+        "data-quality results)")
 
 
 def deploy_jobs(aws: AwsClients, config: DeployConfig, role_arn: str, account: str) -> None:

@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import argparse
 import re
-import secrets
 import sys
 import time
 from pathlib import Path
 
 from scripts._cli.errors import CliError, OneLineArgumentParser, fail
 from scripts.lake import pipeline
-from scripts.local_glue.glue_process import landing_bytes, log_folder, run_reported
+from scripts.local_glue.glue_process import (
+    landing_bytes,
+    log_folder,
+    run_identifiers,
+    run_reported,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Set by Glue for every run (AWS's awsglue library reads them: Job.id_params); never typed.
@@ -95,8 +99,7 @@ def job_parameters(words: list[str]) -> dict[str, str]:
 def glue_argv(script: Path, parameters: dict[str, str], lake: Path) -> list[str]:
     """``sys.argv`` as Glue hands it to a script: the script's path, the run's identifiers, the
     job parameters, then Glue Studio's parameters that were not set."""
-    argv = [str(script), "--JOB_ID", f"j_{secrets.token_hex(32)}",
-            "--JOB_RUN_ID", f"jr_{secrets.token_hex(32)}"]
+    argv = [str(script), *run_identifiers()]
     for key, value in {**parameters, **{k: v for k, v in studio_defaults(lake).items()
                                          if k not in parameters}}.items():
         argv += [key, value]

@@ -111,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(error))
     write_report(report, lake, args.report_json)
     print(render_counts(report["tables"], report["rejected"]))
-    print(render_data_quality(report["data_quality"]))
+    if report["data_quality"]:
+        print(render_data_quality(report["data_quality"]))
+        print(f"every rule's result: table {pipeline.DATA_QUALITY_TABLE.name} "
+              "(make query; docs/athena.md)")
     if report["warnings"].get("shared_serial_numbers"):
         print(f"warning: {report['warnings']['shared_serial_numbers']} serial numbers belong to "
               "several customers (no zone multiplies their rows)")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from sqlglot import exp
 
 from scripts._cli.errors import CliError
 from scripts.lake import athena_ddl, pipeline
@@ -23,8 +24,10 @@ LANDING_SCHEMAS = {
 
 
 def hive_columns(schema) -> tuple[tuple[str, str], ...]:
-    """A Spark schema as (name, Hive type): Spark's simple type names are Hive's."""
-    return tuple((field.name, field.dataType.simpleString()) for field in schema.fields)
+    """A Spark schema as (name, Hive type): Spark's simple type names are Hive's, written as
+    the DDL parser writes them (map<string, double>)."""
+    return tuple((field.name, exp.DataType.build(field.dataType.simpleString(), dialect="hive")
+                  .sql(dialect="hive").lower()) for field in schema.fields)
 
 
 def test_there_is_the_database_file_and_one_ddl_file_per_table_of_the_catalog():
@@ -38,7 +41,7 @@ def test_the_files_run_in_one_order_database_first_then_landing_quarantine_and_j
         "customer_landing", "accelerometer_landing", "step_trainer_landing",
         "customer_quarantine", "accelerometer_quarantine", "step_trainer_quarantine",
         "customer_trusted", "accelerometer_trusted", "customer_curated", "step_trainer_trusted",
-        "machine_learning_curated")
+        "machine_learning_curated", "data_quality_results")
     rendered = athena_ddl.render_all("my-bucket").values()
     assert [athena_ddl.parse(text).name for text in rendered] == list(
         athena_ddl.ddl_files_in_order()[1:])
@@ -118,7 +121,8 @@ def test_ddl_parses_as_athena_sql_and_names_its_table(table):
     definition = athena_ddl.parse(athena_ddl.render(table.name, "my-bucket", "lake_db"))
     assert definition.name == table.name
     assert definition.location == f"s3://my-bucket/{table.path}/"
-    assert definition.storage == ("parquet" if table in pipeline.output_tables() else "json")
+    parquet = (*pipeline.output_tables(), pipeline.DATA_QUALITY_TABLE)
+    assert definition.storage == ("parquet" if table in parquet else "json")
 
 
 @pytest.mark.parametrize("table", pipeline.CATALOG_TABLES, ids=lambda t: t.name)
@@ -166,7 +170,8 @@ def test_quarantine_tables_read_what_the_landing_jobs_quarantine(spark, tmp_path
                    for row in rows)
 
 
-@pytest.mark.parametrize("table", pipeline.output_tables(), ids=lambda t: t.name)
+@pytest.mark.parametrize("table", (*pipeline.output_tables(), pipeline.DATA_QUALITY_TABLE),
+                         ids=lambda t: t.name)
 def test_zone_ddl_columns_equal_the_parquet_the_jobs_write(spark, pipeline_lake, table):
     written = spark.read.parquet(table.location(pipeline_lake)).schema
     assert athena_ddl.table_definitions()[table.name].columns == hive_columns(written)
@@ -217,7 +222,7 @@ def test_render_cli_writes_ready_to_paste_ddl_numbered_in_run_order(tmp_path):
                 "05_accelerometer_quarantine.sql", "06_step_trainer_quarantine.sql",
                 "07_customer_trusted.sql", "08_accelerometer_trusted.sql",
                 "09_customer_curated.sql", "10_step_trainer_trusted.sql",
-                "11_machine_learning_curated.sql"]
+                "11_machine_learning_curated.sql", "12_data_quality_results.sql"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*expected, "notes.sql"])
     assert result.stdout.splitlines()[:-1] == [str(tmp_path / name) for name in expected]
     assert "00_database.sql first" in result.stdout.splitlines()[-1]

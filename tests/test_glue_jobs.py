@@ -365,6 +365,11 @@ def test_script_declares_the_tables_of_the_pipeline_definition(job):
     assert module.TARGET == {job.output: pipeline.table(job.output).path}
 
 
+@pytest.mark.parametrize("job", pipeline.JOBS, ids=lambda j: j.name)
+def test_script_appends_its_gates_results_where_the_catalog_table_reads_them(job):
+    assert load_job_module(job.name).RESULTS_PATH == pipeline.DATA_QUALITY_TABLE.path
+
+
 @pytest.mark.parametrize("source", pipeline.SOURCES)
 def test_script_landing_schema_and_key_fields_equal_the_pipeline_definition(source):
     """The scripts keep their own copies (they upload alone); these must not drift."""

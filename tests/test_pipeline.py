@@ -194,6 +194,16 @@ def test_cli_runs_the_pipeline_and_writes_the_report(tmp_path):
     assert report["tables"] == expected
     for name, count in report["tables"].items():
         assert f"│ {name} " in result.stdout and f"{count:,} │" in result.stdout
+    # Then the gates, in the order the jobs evaluated them: each landing's before its table's.
+    gates = [line.split("│")[1:4] for line in result.stdout.splitlines()
+             if line.startswith("│ stedi.")]
+    assert [context.strip() for context, _, _ in gates] == list(report["data_quality"]) == [
+        context for job in pipeline.JOBS
+        for context in ([f"stedi.{name}" for name in job.inputs
+                         if pipeline.table(name).is_landing]
+                        + [f"stedi.{job.output}.since_consent.device"])]
+    assert [(int(passed), int(failed)) for _, passed, failed in gates] == [
+        (len(rules), 0) for rules in report["data_quality"].values()]
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from scripts._cli.errors import CliError
-from scripts.lake import pipeline
-from scripts.local_glue.runner import run_pipeline
+from scripts.lake import pipeline, query_engine
+from scripts.local_glue.runner import REPO_ROOT, run_pipeline
 from tests.support import UDACITY_DATA, copy_landing, needs_udacity_data
 from tests.test_pipeline import output_rows
+from tests.test_query import make_query
 
 # The same rulesets on every Glue version: each version has its own Spark and awsgluedq.
 pytestmark = [needs_udacity_data, pytest.mark.every_glue_version]
@@ -31,6 +32,21 @@ def published(lake: Path) -> dict[str, list]:
                                   for line in path.read_text().splitlines())
                    for source in pipeline.SOURCES if (lake / source / "quarantine").is_dir()}
     return {**output_rows(lake), **{f"{s}_quarantine": rows for s, rows in quarantined.items()}}
+
+
+def documented_queries() -> list[str]:
+    """The SQL of each `make query Q="..."` line of docs/athena.md, "Why did a run stop? The
+    data-quality results": the failed rules, then a table's row counts."""
+    athena = (REPO_ROOT / "docs" / "athena.md").read_text()
+    section = athena.split("## Why did a run stop?")[1].split("\n## ")[0]
+    return re.findall(r'^make query Q="(.+)"$', section, re.MULTILINE)
+
+
+def gate_results(lake: Path) -> list[tuple]:
+    """(job_run_id, evaluation_context, rule, outcome) of every row of data_quality_results."""
+    _, rows = query_engine.run_query(query_engine.connect(lake), "select job_run_id, "
+                                     "evaluation_context, rule, outcome from data_quality_results")
+    return rows
 
 
 def edit_lines(lake: Path, source: str, edit: Callable[[list[str]], list[str]]) -> None:
@@ -90,6 +106,14 @@ def test_a_bad_export_fails_its_gate_and_every_published_table_keeps_its_rows(
         assert f"{failed_rule} (measured " in message
         assert "nothing was published" in message
         assert published(lake) == before
+        # What the documentation says to type to see why: the latest evaluation is the failed
+        # gate's, with the rule and its measured value.
+        header, rows = make_query(lake, documented_queries()[0])
+        assert header == ["evaluated_at", "job_name", "rule", "failure_reason"]
+        latest = {row[2]: row for row in rows if row[0] == rows[0][0]}
+        assert {row[1] for row in latest.values()} == {pipeline.landing_job(source).name}
+        assert latest[failed_rule][3].startswith("Value: ")
+        assert f"{failed_rule} (measured {latest[failed_rule][3].split()[1]})" in message
     finally:
         shutil.rmtree(lake / source / "landing")
         shutil.copytree(saved, lake / source / "landing")
@@ -100,6 +124,7 @@ def test_a_bad_export_fails_its_gate_and_every_published_table_keeps_its_rows(
 
 def test_an_export_that_only_adds_a_field_passes(spark, lake, tmp_path):
     before = published(lake)
+    earlier_runs = {row[0] for row in gate_results(lake)}
     saved = tmp_path / "landing"
     shutil.copytree(lake / "customer" / "landing", saved)
     edit_lines(lake, "customer", lambda lines: [line.replace("{", '{"loyaltyTier": "gold", ', 1)
@@ -115,6 +140,16 @@ def test_an_export_that_only_adds_a_field_passes(spark, lake, tmp_path):
         assert {r["Outcome"] for r in results} == {"Passed"}
         assert 'Completeness "shareWithResearchAsOfDate" >= avg(last(3)) * 0.5' in {
             r["Rule"] for r in report["data_quality"]["stedi.customer_landing"]}
+        # data_quality_results gained exactly the rules the report holds, each job run's own.
+        added = [row for row in gate_results(lake) if row[0] not in earlier_runs]
+        assert sorted(row[1:] for row in added) == sorted(
+            (context, r["Rule"], r["Outcome"])
+            for context, rules in report["data_quality"].items() for r in rules)
+        assert len({row[0] for row in added}) == len(pipeline.JOBS)
+        header, counts = make_query(lake, documented_queries()[1])
+        assert header == ["evaluated_at", "row_count"]
+        assert counts[-1][1] == f"{report['tables']['customer_trusted']}.0"
+        assert [row[0] for row in counts] == sorted(row[0] for row in counts)
     finally:
         shutil.rmtree(lake / "customer" / "landing")
         shutil.copytree(saved, lake / "customer" / "landing")

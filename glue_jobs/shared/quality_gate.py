@@ -8,6 +8,8 @@ the published tables stay as they were and the later jobs do not run; ``--dq_ove
 publishes anyway and says so in the job's log.
 """
 
+import datetime
+
 from awsglue.context import GlueContext
 from awsglue.dynamicframe import DynamicFrame
 from awsgluedq.transforms import EvaluateDataQuality
@@ -17,6 +19,14 @@ from pyspark.sql import DataFrame
 # (the earlier runs a dynamic rule averages), dq_min_ratio and dq_max_ratio (how far a table may
 # shrink or grow against them), dq_max_reject_rate (the share of landing records that may be
 # quarantined) and dq_override ("true": publish what fails, and log it).
+
+
+# Every gate's rule results are appended under the lake root here: the catalog table
+# data_quality_results (athena_ddl/data_quality_results.sql), queried in Athena and by make query.
+RESULTS_PATH = "data_quality/results"
+RESULTS_SCHEMA = ("evaluated_at timestamp, job_name string, job_run_id string, "
+                  "evaluation_context string, rule string, outcome string, failure_reason string, "
+                  "evaluated_metrics map<string,double>, dq_override boolean")
 
 
 class DataQualityGateError(RuntimeError):
@@ -63,6 +73,21 @@ def measured(failure_reason: str) -> str:
     return f"measured {rest.split(' does not meet')[0]}"
 
 
+def record_results(glue_context: GlueContext, args: dict[str, str], context: str,
+                   results: list[dict]) -> None:
+    """Append an evaluation's rule results to data_quality_results, one small Parquet file per
+    evaluation. Written before the gate acts on them, so that a stopped run's reasons are there
+    for Athena as much as a green run's; the rows come from the collected results, so the
+    evaluation runs once."""
+    evaluated_at = datetime.datetime.now(datetime.timezone.utc)
+    rows = [(evaluated_at, args["JOB_NAME"], args.get("JOB_RUN_ID"), context, result["Rule"],
+             result["Outcome"], result["FailureReason"], result["EvaluatedMetrics"],
+             args["dq_override"] == "true") for result in results]
+    spark = glue_context.spark_session
+    spark.createDataFrame(rows, RESULTS_SCHEMA).coalesce(1).write.mode("append").parquet(
+        f"{args['lake_root']}/{RESULTS_PATH}/")
+
+
 def check_gate(glue_context: GlueContext, frame: DataFrame, context: str, rules: list[str],
                args: dict[str, str]) -> list[dict]:
     """Evaluate the rules on the frame (Glue Data Quality, results under ``context``); raise
@@ -74,6 +99,7 @@ def check_gate(glue_context: GlueContext, frame: DataFrame, context: str, rules:
                             "enableDataQualityCloudWatchMetrics": True,
                             "enableDataQualityResultsPublishing": True})
     results = [row.asDict() for row in evaluated.toDF().collect()]
+    record_results(glue_context, args, context, results)
     logger = glue_context.get_logger()
     failed = [result for result in results if result["Outcome"] != "Passed"]
     for result in results:

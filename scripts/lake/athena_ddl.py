@@ -63,11 +63,13 @@ def ddl_files_in_order() -> tuple[str, ...]:
     """The files of athena_ddl/ (names without .sql) in the one order they are run, in the Athena
     console, by deploy and by the local query tool: the database first (a table cannot be
     created in a database that does not exist), then the landing tables, the quarantine tables
-    their jobs write, and the tables the jobs write, in the order the jobs run."""
+    their jobs write, the tables the jobs write, in the order the jobs run, and the jobs'
+    data-quality results."""
     return (DATABASE_DDL,
             *(t.name for t in pipeline.landing_tables()),
             *(t.name for t in pipeline.QUARANTINE_TABLES),
-            *(t.name for t in pipeline.output_tables()))
+            *(t.name for t in pipeline.output_tables()),
+            pipeline.DATA_QUALITY_TABLE.name)
 
 
 def numbered_name(name: str) -> str:

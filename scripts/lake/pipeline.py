@@ -142,8 +142,13 @@ QUARANTINE_TABLES: tuple[Table, ...] = tuple(
     Table(f"{source}_quarantine", source, "quarantine",
           f"one row per {source.replace('_', ' ')} landing record the landing job rejected")
     for source in SOURCES)
+# Every rule of every data-quality gate the jobs evaluated, passed or failed (docs/design.md,
+# "Data-quality gates"): each job appends its gates' results before it acts on them, so a failed
+# run leaves its reasons here too. A log, not a zone: no job reads it, none rewrites it.
+DATA_QUALITY_TABLE = Table("data_quality_results", "data_quality", "results",
+                           "one row per rule of each data-quality gate a job evaluated")
 # Every table of the Glue catalog, each with a file of athena_ddl/.
-CATALOG_TABLES: tuple[Table, ...] = TABLES + QUARANTINE_TABLES
+CATALOG_TABLES: tuple[Table, ...] = TABLES + QUARANTINE_TABLES + (DATA_QUALITY_TABLE,)
 
 JOBS: tuple[GlueJob, ...] = (
     GlueJob("customer_landing_to_trusted", ("customer_landing",), "customer_trusted",

@@ -42,10 +42,11 @@ def data_quality_marks(lake: Path) -> dict[str, int]:
 
 
 def data_quality_since(lake: Path, marks: dict[str, int]) -> dict[str, list[dict]]:
-    """Per context evaluated since ``marks``, the rule results of its latest evaluation."""
-    found = {}
+    """Per context evaluated since ``marks``, the rule results of its latest evaluation, in the
+    order they were evaluated."""
+    found = []
     for context, count in data_quality_marks(lake).items():
         if count > marks.get(context, 0):
-            latest = (lake / "_dq" / f"{context}.jsonl").read_text().splitlines()[-1]
-            found[context] = json.loads(latest)["results"]
-    return found
+            latest = json.loads((lake / "_dq" / f"{context}.jsonl").read_text().splitlines()[-1])
+            found.append((latest["evaluated_at"], context, latest["results"]))
+    return {context: results for _, context, results in sorted(found)}

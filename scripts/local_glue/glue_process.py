@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import runpy
+import secrets
 import sys
 import traceback
 from collections.abc import Iterator
@@ -21,6 +22,12 @@ from scripts.lake import pipeline
 
 # Where the local runtime keeps its catalog (awsglue/_local_catalog.py reads it): the lake root.
 CATALOG_ROOT_VARIABLE = "STEDI_LOCAL_CATALOG_ROOT"
+
+
+def run_identifiers() -> list[str]:
+    """The arguments Glue gives every run of a job before the job's own: its job id and a new
+    run id (the data-quality results carry the run id)."""
+    return ["--JOB_ID", f"j_{secrets.token_hex(32)}", "--JOB_RUN_ID", f"jr_{secrets.token_hex(32)}"]
 
 
 @contextmanager

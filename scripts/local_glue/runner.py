@@ -22,7 +22,7 @@ from scripts.lake.run_report import (
     landing_counts,
     read_accounting,
 )
-from scripts.local_glue.glue_process import run_reported
+from scripts.local_glue.glue_process import run_identifiers, run_reported
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,8 @@ def glue_arguments(job: GlueJob, lake: Path, options: dict[str, str],
                    device_key_file: Path) -> list[str]:
     """The sys.argv Glue hands a script: script path, then --name value pairs; the job that
     reads the device key is told where it is."""
-    argv = [str(REPO_ROOT / job.script), "--JOB_NAME", job.name, "--lake_root", str(lake)]
+    argv = [str(REPO_ROOT / job.script), *run_identifiers(), "--JOB_NAME", job.name,
+            "--lake_root", str(lake)]
     for name, value in options.items():
         argv += [f"--{name}", value]
     if job.reads_device_key:

@@ -2,8 +2,8 @@
 
 Metrics are named as Glue reports them (``Dataset.*.RowCount``, ``Column.<c>.Completeness``,
 ``Column.<c>.Uniqueness``, ``Multicolumn.<c1,c2>.Uniqueness``, ``Dataset.*.ColumnCount``;
-ColumnExists reports none) and computed in one aggregation over the frame, plus one per set of
-columns whose uniqueness is asked for:
+ColumnExists reports none) and computed in one aggregation over the frame (grouped by the
+columns of the first uniqueness asked for), plus one per further set of such columns:
 
 - Completeness: the share of rows where the column is not null (an empty string is complete);
 - Uniqueness: of the rows where none of the columns is null, the share whose values occur in
@@ -100,36 +100,49 @@ def resolve(frame: DataFrame, column: str) -> str | None:
 
 
 def compute_metrics(frame: DataFrame, rules: list[Rule]) -> dict[str, float]:
-    """Every metric the rules need, for the columns the frame has."""
+    """Every metric the rules need, for the columns the frame has: one aggregation, grouped by
+    the columns whose uniqueness is asked for when there is one such set (a table's key), so
+    that the gate of a table costs one pass; one more per further set."""
     wanted = {name: rule for rule in rules for name in rule_metrics(rule)}
     values: dict[str, float] = {"Dataset.*.ColumnCount": float(len(frame.columns))}
     completeness = {name: resolve(frame, name.removeprefix("Column.").removesuffix(
         ".Completeness")) for name in wanted if name.endswith(".Completeness")}
-    aggregates = [F.count(F.lit(1)).alias("rows")]
-    aggregates += [F.count(F.col(f"`{column}`")).alias(f"complete_{index}")
-                   for index, column in enumerate(completeness.values()) if column]
-    counted = frame.agg(*aggregates).first()
+    unique_sets = {name: [resolve(frame, column) for column in rule.columns]
+                   for name, rule in wanted.items() if name.endswith(".Uniqueness")}
+    unique_sets = {name: columns for name, columns in unique_sets.items() if all(columns)}
+    counted_columns = [column for column in completeness.values() if column]
+    grouped_by = next(iter(unique_sets.values()), [])
+    counted = counts(frame, grouped_by, counted_columns)
     rows = counted["rows"]
     values["Dataset.*.RowCount"] = float(rows)
-    for index, (name, column) in enumerate(completeness.items()):
+    for name, column in completeness.items():
         if column:
-            values[name] = counted[f"complete_{index}"] / rows if rows else math.nan
-    for name, rule in wanted.items():
-        if name.endswith(".Uniqueness"):
-            columns = [resolve(frame, column) for column in rule.columns]
-            if all(columns):
-                values[name] = uniqueness(frame, columns)
+            values[name] = counted[f"complete_{counted_columns.index(column)}"] / rows \
+                if rows else math.nan
+    for name, columns in unique_sets.items():
+        found = counted if columns == grouped_by else counts(frame, columns, [])
+        values[name] = found["once"] / found["keyed"] if found["keyed"] else math.nan
     return {name: values[name] for name in [*wanted, "Dataset.*.RowCount"] if name in values}
 
 
-def uniqueness(frame: DataFrame, columns: list[str]) -> float:
-    """Of the rows with no null among ``columns``, the share whose values no other row has."""
-    quoted = [F.col(f"`{column}`") for column in columns]
-    counts = frame.where(functools.reduce(operator.and_, [c.isNotNull() for c in quoted])) \
-        .groupBy(*quoted).count()
-    result = counts.agg(F.sum("count").alias("rows"),
-                        F.sum(F.when(F.col("count") == 1, 1).otherwise(0)).alias("once")).first()
-    return result["once"] / result["rows"] if result["rows"] else math.nan
+def counts(frame: DataFrame, grouped_by: list[str], columns: list[str]) -> dict[str, int]:
+    """The frame's rows, each column's non-null values (``complete_<i>``), and where
+    ``grouped_by`` is given, the rows with no null among those columns (``keyed``) and the rows
+    whose values there no other row has (``once``): Uniqueness is once / keyed."""
+    per_row = [F.count(F.lit(1)).alias("rows")]
+    per_row += [F.count(F.col(f"`{column}`")).alias(f"complete_{index}")
+                for index, column in enumerate(columns)]
+    if not grouped_by:
+        return frame.agg(*per_row).first().asDict()
+    keys = [F.col(f"`{column}`") for column in grouped_by]
+    keyed = functools.reduce(operator.and_, [key.isNotNull() for key in keys])
+    groups = frame.groupBy(*keys).agg(*per_row).withColumn("_keyed", keyed)
+    totals = [F.sum(name).alias(name) for name in ["rows"] + [f"complete_{index}" for index
+                                                              in range(len(columns))]]
+    totals += [F.sum(F.when(F.col("_keyed"), F.col("rows")).otherwise(0)).alias("keyed"),
+               F.sum(F.when(F.col("_keyed") & (F.col("rows") == 1), 1).otherwise(0)).alias("once")]
+    found = groups.agg(*totals).first().asDict()
+    return {name: value or 0 for name, value in found.items()}
 
 
 # --- conditions ----------------------------------------------------------------------------------
