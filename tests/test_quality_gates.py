@@ -71,6 +71,23 @@ def retype(field: str) -> Callable[[list[str]], list[str]]:
                           for line in lines]
 
 
+def without_a_value(field: str,
+                    matching: Callable[[dict], bool]) -> Callable[[list[str]], list[str]]:
+    """The first record of the source that ``matching`` accepts loses ``field`` (a reading
+    without its measured value); the others stay as they are."""
+    done = []
+
+    def edit(lines: list[str]) -> list[str]:
+        for index, line in enumerate(lines):
+            record = json.loads(line) if line.strip() and not done else None
+            if record is not None and matching(record):
+                record.pop(field)
+                lines[index] = json.dumps(record)
+                done.append(index)
+        return lines
+    return edit
+
+
 def keep_a_tenth(lines: list[str]) -> list[str]:
     return lines[: max(1, len(lines) // 10)]
 
@@ -167,3 +184,30 @@ def test_an_override_publishes_what_fails_and_the_report_says_so(spark, lake, tm
         shutil.rmtree(lake / "customer" / "landing")
         shutil.copytree(saved, lake / "customer" / "landing")
         run_pipeline(lake, pipeline.JOBS, pipeline.job_options(dq_override=True), spark)
+
+
+def test_readings_that_lack_a_measured_value_pass_and_are_published(spark, lake, tmp_path):
+    """A reading without its x, a step without its distance: accepted (docs/zones.md), so the
+    zones hold them with a null, and a distinct-readings table must not fail its key rule on
+    the null (IsPrimaryKey would ask every column to be complete)."""
+    before = output_rows(lake)
+    trusted_serials = {row[1] for row in before["step_trainer_trusted"]}
+    saved = {source: tmp_path / source for source in ("accelerometer", "step_trainer")}
+    for source, folder in saved.items():
+        shutil.copytree(lake / source / "landing", folder)
+    edit_lines(lake, "accelerometer", without_a_value("x", lambda record: True))
+    edit_lines(lake, "step_trainer", without_a_value(
+        "distanceFromObject", lambda record: record["serialNumber"] in trusted_serials))
+    try:
+        report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
+        after = output_rows(lake)
+        assert report["tables"]["accelerometer_trusted"] == len(before["accelerometer_trusted"])
+        assert report["tables"]["step_trainer_trusted"] == len(before["step_trainer_trusted"])
+        assert [sum(row[2] is None for row in after[name])
+                for name in ("accelerometer_trusted", "step_trainer_trusted")] == [1, 1]
+        assert {r["Outcome"] for rules in report["data_quality"].values() for r in rules} == {
+            "Passed"}
+    finally:
+        for source, folder in saved.items():
+            shutil.rmtree(lake / source / "landing")
+            shutil.copytree(folder, lake / source / "landing")
