@@ -523,14 +523,14 @@ def row_count_rules(args: dict[str, str]) -> list[str]:
             "(ColumnCount > max(last(1)))"]
 
 
-def table_rules(key_columns: list[str], args: dict[str, str],
-                distinct_rows: bool = False) -> list[str]:
-    """Of a table about to be published: its grain unique where it has a key (a table of no
-    rows has no duplicate), and its row count. A key is also complete (IsPrimaryKey), unless
-    the grain is the table's distinct rows (``distinct_rows``): a reading may lack a measured
-    value (a null x), so those rows must be unique (Uniqueness, which like Glue's leaves out the
-    rows with a null among the columns), not complete."""
+def table_rules(key_columns: list[str], columns: list[str], args: dict[str, str]) -> list[str]:
+    """Of a table about to be published (its ``columns``): its grain unique where it has a key
+    (a table of no rows has no duplicate), and its row count. A key is also complete
+    (IsPrimaryKey), unless it is every column: the grain is then the distinct rows, of readings
+    that may lack a measured value (a null x), so the rows must be unique (Uniqueness, which
+    like Glue's leaves out the rows with a null among the columns), not complete."""
     quoted = " ".join(f'"{name}"' for name in key_columns)
+    distinct_rows = sorted(key_columns) == sorted(columns)
     grain = f"Uniqueness {quoted} = 1.0" if distinct_rows else f"IsPrimaryKey {quoted}"
     key_rule = [f"({grain}) or (RowCount = 0)"] if key_columns else []
     return key_rule + row_count_rules(args)
@@ -590,13 +590,11 @@ def check_gate(glue_context: GlueContext, frame: DataFrame, context: str, rules:
 
 
 def gate_table(glue_context: GlueContext, args: dict[str, str], table_name: str,
-               relative_path: str, frame: DataFrame, key_columns: list[str],
-               distinct_rows: bool = False) -> DataFrame:
-    """The gate of the table the job is about to publish (``distinct_rows``: see table_rules);
-    returns the frame, kept for the write. Its history is per option pair: the options change
-    what the table holds."""
+               relative_path: str, frame: DataFrame, key_columns: list[str]) -> DataFrame:
+    """The gate of the table the job is about to publish; returns the frame, kept for the
+    write. Its history is per option pair: the options change what the table holds."""
     kept = frame.persist()
-    rules = table_rules(key_columns, args, distinct_rows)
+    rules = table_rules(key_columns, kept.columns, args)
     check_gate(glue_context, kept, f"{args['database']}.{table_name}.{args['consent_mode']}."
                                    f"{args['ml_match']}", rules, args)
     return kept
