@@ -97,7 +97,7 @@ def _append_files(
     before = set(_files_under(target.path))
     writer.save(str(target.path))
     if storage.spark_format == "parquet":
-        _drop_empty_output(frame, sorted(set(_files_under(target.path)) - before))
+        _drop_empty_output(sorted(set(_files_under(target.path)) - before))
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -105,12 +105,17 @@ def _files_under(folder: Path) -> list[Path]:
     return [path for path in folder.rglob("*") if path.is_file()] if folder.is_dir() else []
 
 
-def _drop_empty_output(frame: DataFrame, written: list[Path]) -> None:
+def _drop_empty_output(written: list[Path]) -> None:
     """Remove what a write of no rows left: Spark writes an empty Parquet file with the schema,
     where Glue's sink may write no file at all, so jobs tested locally must not rely on one. The
-    footers tell the row count; the folder stays."""
+    footers tell the row count; the folder stays. DuckDB reads them in the driver, where a
+    Spark count would be a job on every write."""
+    import duckdb
+
     data = [str(path) for path in written if not _local_paths.is_hidden(path.name)]
-    if data and frame.sparkSession.read.parquet(*data).count() == 0:
+    if data and not duckdb.sql("select coalesce(sum(num_rows), 0) from "
+                               "parquet_file_metadata($files)",
+                               params={"files": data}).fetchone()[0]:
         for path in written:
             path.unlink()
 
