@@ -4,6 +4,8 @@ and failures" describes)."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from awsglue.data_sink import DataSink
 
@@ -23,11 +25,12 @@ def marks(lake) -> list[str]:
     return sorted(p.name for p in (lake / "_incomplete").iterdir() if not p.name.startswith("."))
 
 
-@pytest.fixture
-def lake_after_a_crash(spark, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def crashed_lake(spark, tmp_path_factory):
     """A complete run, then accelerometer_landing_to_trusted dying after it wrote its files but
-    before it finished (as a lost executor or a killed driver would)."""
-    lake = tmp_path / "lake"
+    before it finished (as a lost executor or a killed driver would). Made once: each test
+    reads a copy (lake_after_a_crash)."""
+    lake = tmp_path_factory.mktemp("crashed") / "lake"
     generate(lake, scale=0.02, seed=9, files_per_source=2)
     run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
     complete = output_rows(lake)
@@ -37,11 +40,21 @@ def lake_after_a_crash(spark, tmp_path, monkeypatch):
         original_write(self, frame, info)
         raise RuntimeError("driver lost")
 
-    monkeypatch.setattr(DataSink, "writeFrame", crash_after_writing)
-    with pytest.raises(CliError, match="job accelerometer_landing_to_trusted failed: driver lost"):
-        run_pipeline(lake, (ACCELEROMETER_JOB,), pipeline.job_options(), spark)
-    monkeypatch.setattr(DataSink, "writeFrame", original_write)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DataSink, "writeFrame", crash_after_writing)
+        with pytest.raises(CliError,
+                           match="job accelerometer_landing_to_trusted failed: driver lost"):
+            run_pipeline(lake, (ACCELEROMETER_JOB,), pipeline.job_options(), spark)
     return lake, complete
+
+
+@pytest.fixture
+def lake_after_a_crash(crashed_lake, tmp_path):
+    """This test's own copy of the crashed lake, and the rows of the complete run before it."""
+    lake, complete = crashed_lake
+    copy = tmp_path / "lake"
+    shutil.copytree(lake, copy)
+    return copy, complete
 
 
 def test_the_crashed_jobs_zone_is_marked_incomplete(lake_after_a_crash):
