@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,19 @@ def without_a_value(field: str,
                 done.append(index)
         return lines
     return edit
+
+
+@contextmanager
+def put_back_afterwards(lake: Path, scratch: Path) -> Iterator[Path]:
+    """Keep a copy of the whole lake (zones, quarantine, gate history) in ``scratch`` and put
+    it back when the block ends, so that the module's lake is as the next test expects it."""
+    saved = scratch / "lake"
+    shutil.copytree(lake, saved)
+    try:
+        yield saved
+    finally:
+        shutil.rmtree(lake)
+        shutil.copytree(saved, lake)
 
 
 def keep_a_tenth(lines: list[str]) -> list[str]:
@@ -173,18 +187,13 @@ def test_an_export_that_only_adds_a_field_passes(spark, lake, tmp_path):
 
 
 def test_an_override_publishes_what_fails_and_the_report_says_so(spark, lake, tmp_path):
-    saved = tmp_path / "lake"  # the whole lake, its gate history included: put back after
-    shutil.copytree(lake, saved)
-    edit_lines(lake, "customer", keep_a_tenth)
-    try:
+    with put_back_afterwards(lake, tmp_path) as saved:
+        edit_lines(lake, "customer", keep_a_tenth)
         report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(dq_override=True), spark)
         assert report["options"]["dq_override"] is True
         assert report["tables"]["customer_landing"] < 100
         # Published: the table holds the cut export's customers (the counts are the files').
         assert report["tables"]["customer_trusted"] < len(output_rows(saved)["customer_trusted"])
-    finally:
-        shutil.rmtree(lake)
-        shutil.copytree(saved, lake)
 
 
 def test_readings_that_lack_a_measured_value_pass_and_are_published(spark, lake, tmp_path):
@@ -193,13 +202,10 @@ def test_readings_that_lack_a_measured_value_pass_and_are_published(spark, lake,
     the null (IsPrimaryKey would ask every column to be complete)."""
     before = output_rows(lake)
     trusted_serials = {row[1] for row in before["step_trainer_trusted"]}
-    saved = {source: tmp_path / source for source in ("accelerometer", "step_trainer")}
-    for source, folder in saved.items():
-        shutil.copytree(lake / source / "landing", folder)
-    edit_lines(lake, "accelerometer", without_a_value("x", lambda record: True))
-    edit_lines(lake, "step_trainer", without_a_value(
-        "distanceFromObject", lambda record: record["serialNumber"] in trusted_serials))
-    try:
+    with put_back_afterwards(lake, tmp_path):
+        edit_lines(lake, "accelerometer", without_a_value("x", lambda record: True))
+        edit_lines(lake, "step_trainer", without_a_value(
+            "distanceFromObject", lambda record: record["serialNumber"] in trusted_serials))
         report = run_pipeline(lake, pipeline.JOBS, pipeline.job_options(), spark)
         after = output_rows(lake)
         assert report["tables"]["accelerometer_trusted"] == len(before["accelerometer_trusted"])
@@ -208,7 +214,3 @@ def test_readings_that_lack_a_measured_value_pass_and_are_published(spark, lake,
                 for name in ("accelerometer_trusted", "step_trainer_trusted")] == [1, 1]
         assert {r["Outcome"] for rules in report["data_quality"].values() for r in rules} == {
             "Passed"}
-    finally:
-        for source, folder in saved.items():
-            shutil.rmtree(lake / source / "landing")
-            shutil.copytree(folder, lake / source / "landing")

@@ -22,6 +22,7 @@ from scripts.lake.run_report import (
     landing_counts,
     read_accounting,
 )
+from scripts.local_glue import parquet_footers
 from scripts.local_glue.glue_process import run_identifiers, run_reported
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,16 +70,12 @@ def load_job_module(job: GlueJob) -> ModuleType:
 
 def count_outputs(lake: Path) -> dict[str, int | None]:
     """Rows of every output table; None where not written yet. The Parquet footers hold the
-    counts, which DuckDB reads without a Spark job (Spark spends three on each table)."""
-    import duckdb
-
+    counts, read without a Spark job (Spark spends three on each table)."""
     counts: dict[str, int | None] = {}
     for table in pipeline.output_tables():
         files = sorted(str(path) for path in Path(table.location(lake)).glob("*.parquet"))
         if files:
-            counts[table.name] = duckdb.sql(
-                "select coalesce(sum(num_rows), 0) from parquet_file_metadata($files)",
-                params={"files": files}).fetchone()[0]
+            counts[table.name] = parquet_footers.row_count(files)
         else:
             counts[table.name] = 0 if table_exists(lake, table) else None
     return counts

@@ -16,6 +16,8 @@ from awsglue.local_errors import LocalUnsupportedError
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
+from scripts.local_glue import parquet_footers
+
 if typing.TYPE_CHECKING:
     from awsglue.context import GlueContext
 
@@ -108,14 +110,10 @@ def _files_under(folder: Path) -> list[Path]:
 def _drop_empty_output(written: list[Path]) -> None:
     """Remove what a write of no rows left: Spark writes an empty Parquet file with the schema,
     where Glue's sink may write no file at all, so jobs tested locally must not rely on one. The
-    footers tell the row count; the folder stays. DuckDB reads them in the driver, where a
-    Spark count would be a job on every write."""
-    import duckdb
-
+    footers tell the row count (read in the driver: a Spark count would be a job on every
+    write); the folder stays."""
     data = [str(path) for path in written if not _local_paths.is_hidden(path.name)]
-    if data and not duckdb.sql("select coalesce(sum(num_rows), 0) from "
-                               "parquet_file_metadata($files)",
-                               params={"files": data}).fetchone()[0]:
+    if data and not parquet_footers.row_count(data):
         for path in written:
             path.unlink()
 
